@@ -115,8 +115,12 @@ export interface MetaRepo {
   set(key: string, value: string): Promise<void>;
 }
 
+/**
+ * `upsert` and `remove` name the credentials that changed; `resync` says the
+ * feed may have missed changes (a reconnect) and listeners should reload all.
+ */
 export interface Change {
-  type: "upsert" | "remove";
+  type: "upsert" | "remove" | "resync";
   ids: string[];
 }
 
