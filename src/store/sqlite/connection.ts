@@ -1,0 +1,138 @@
+/**
+ * One `node:sqlite` connection with the settings keypool relies on, a cache of
+ * prepared statements, transactions, and every failure turned into a StoreError.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { StoreError } from "../store-error.ts";
+import { toStoreError } from "./errors.ts";
+
+/** How long a write waits for another process's transaction before giving up. */
+export const BUSY_TIMEOUT_MS = 5000;
+/** Rows per transaction in bulk operations: big enough to be fast, small enough not to stall a gateway. */
+export const CHUNK_ROWS = 2000;
+const STATEMENT_CACHE_LIMIT = 256;
+
+const isMemoryPath = (path: string): boolean => path === ":memory:" || path === "" || path.startsWith("file:");
+
+/** Lets timers and sockets run between the chunks of a bulk operation. */
+export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Slices of `items`, with the event loop running between one slice and the next. */
+export async function* inChunks<T>(items: readonly T[], size: number = CHUNK_ROWS): AsyncGenerator<readonly T[]> {
+  for (let i = 0; i < items.length; i += size) {
+    if (i > 0) await yieldToLoop();
+    yield items.slice(i, i + size);
+  }
+}
+
+export class Connection {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+  #closed = false;
+
+  private constructor(path: string, db: DatabaseSync) {
+    this.path = path;
+    this.#db = db;
+  }
+
+  static open(path: string): Connection {
+    const context = { path, action: "open", busyTimeoutMs: BUSY_TIMEOUT_MS };
+    if (!isMemoryPath(path)) {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (err) {
+        throw new StoreError(`sqlite store ${path}: cannot create its directory ${dirname(path)}: ${(err as Error).message}`, err);
+      }
+    }
+    let db: DatabaseSync;
+    try {
+      // `timeout` is SQLite's busy_timeout: a gateway and the CLI can share one file.
+      db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true });
+    } catch (err) {
+      throw toStoreError(err, context);
+    }
+    try {
+      // WAL: readers never block the writer and a commit is one append to the -wal file.
+      const mode = db.prepare("PRAGMA journal_mode = WAL").get()?.journal_mode;
+      if (mode !== "wal" && mode !== "memory") throw new StoreError(`sqlite store ${path}: cannot switch to WAL mode (journal_mode is ${String(mode)})`);
+      // NORMAL in WAL mode syncs at checkpoints, not at every commit. A committed
+      // transaction is in the -wal file (the OS page cache) when COMMIT returns, so it
+      // survives `kill -9` of this process; only an OS crash or power loss can lose the
+      // last commits, and the database stays consistent even then.
+      db.exec("PRAGMA synchronous = NORMAL");
+    } catch (err) {
+      db.close();
+      throw toStoreError(err, context);
+    }
+    return new Connection(path, db);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** A cached prepared statement; only call inside `run`/`write`/`read`. */
+  prepare(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      // Dynamic SQL (patch shapes, query filters) is bounded in practice; this bounds it anyway.
+      if (this.#statements.size >= STATEMENT_CACHE_LIMIT) this.#statements.clear();
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  exec(sql: string): void {
+    this.#db.exec(sql);
+  }
+
+  /** Runs `fn` on the open database; whatever it throws becomes a StoreError. */
+  run<T>(action: string, fn: () => T): T {
+    if (this.#closed) throw new StoreError(`sqlite store ${this.path} is closed (${action})`);
+    try {
+      return fn();
+    } catch (err) {
+      throw toStoreError(err, { path: this.path, action, busyTimeoutMs: BUSY_TIMEOUT_MS });
+    }
+  }
+
+  /**
+   * `fn` in a write transaction. BEGIN IMMEDIATE takes the write lock first (waiting up to
+   * the busy timeout), so a read never has to be upgraded into a write that could deadlock.
+   */
+  write<T>(action: string, fn: () => T): T {
+    return this.run(action, () => this.#transaction("BEGIN IMMEDIATE", fn));
+  }
+
+  /** `fn` in a read transaction: one snapshot, and one lock instead of one per statement. */
+  read<T>(action: string, fn: () => T): T {
+    return this.run(action, () => this.#transaction("BEGIN", fn));
+  }
+
+  #transaction<T>(begin: string, fn: () => T): T {
+    this.#db.exec(begin);
+    try {
+      const out = fn();
+      this.#db.exec("COMMIT");
+      return out;
+    } catch (err) {
+      try {
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      } catch {
+        // The original error says more than a failed rollback.
+      }
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#statements.clear();
+    this.#db.close();
+  }
+}

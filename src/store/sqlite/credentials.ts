@@ -1,0 +1,134 @@
+/**
+ * Credentials on SQLite. Single writes are one transaction each (record, event,
+ * change row); bulk writes are transactions of CHUNK_ROWS with the event loop
+ * running in between, so 100,000 keys never freeze a gateway.
+ */
+import type { AuditEvent, CredentialRecord } from "../../pool/types.ts";
+import type { SecretBox } from "../secret-box.ts";
+import type { CredentialPatch, CredentialRepo, InsertItem, StatsDelta, UpdateOptions } from "../types.ts";
+import type { SqliteChangeFeed } from "./change-feed.ts";
+import { inChunks, yieldToLoop, type Connection } from "./connection.ts";
+import { insertEvent } from "./events.ts";
+import { INSERT_CREDENTIAL_SQL, patchAssignments, recordValues, rowToRecord } from "./rows.ts";
+
+const LIST_PAGE = 5000;
+
+const BUMP_STATS_SQL = `UPDATE credentials SET
+  requests = requests + ?1,
+  failures = failures + ?2,
+  spent_usd = spent_usd + ?3,
+  last_used_at = CASE WHEN ?4 IS NOT NULL AND (last_used_at IS NULL OR ?4 > last_used_at) THEN ?4 ELSE last_used_at END
+  WHERE id = ?5`;
+
+export function sqliteCredentialRepo(conn: Connection, box: SecretBox, feed: SqliteChangeFeed): CredentialRepo {
+  const byId = (id: string): CredentialRecord | null => {
+    const row = conn.prepare("SELECT * FROM credentials WHERE id = ?").get(id);
+    return row === undefined ? null : rowToRecord(row, box);
+  };
+
+  return {
+    async list() {
+      // Paged by rowid, a page per statement: the loop keeps running and no giant result is built at once.
+      const out: CredentialRecord[] = [];
+      let after = 0;
+      for (;;) {
+        const rows = conn.run("list credentials", () =>
+          conn.prepare("SELECT rowid, * FROM credentials WHERE rowid > ? ORDER BY rowid LIMIT ?").all(after, LIST_PAGE),
+        );
+        const last = rows.at(-1);
+        if (last === undefined) break;
+        conn.run("list credentials", () => {
+          for (const row of rows) out.push(rowToRecord(row, box));
+        });
+        after = Number(last.rowid);
+        if (rows.length < LIST_PAGE) break;
+        await yieldToLoop();
+      }
+      return out;
+    },
+
+    async get(id) {
+      return conn.run("get credential", () => byId(id));
+    },
+
+    async getMany(ids) {
+      const out: CredentialRecord[] = [];
+      for await (const chunk of inChunks(ids)) {
+        conn.read("get credentials", () => {
+          for (const id of chunk) {
+            const r = byId(id);
+            if (r !== null) out.push(r);
+          }
+        });
+      }
+      return out;
+    },
+
+    async insertMany(items: readonly InsertItem[]) {
+      const added: string[] = [];
+      const duplicates: string[] = [];
+      for await (const chunk of inChunks(items)) {
+        // Seal secrets outside the transaction: the write lock is held only for the writes.
+        const values = conn.run("insert credentials", () => chunk.map((item) => recordValues(item.record, box)));
+        conn.write("insert credentials", () => {
+          const insert = conn.prepare(INSERT_CREDENTIAL_SQL);
+          const fresh: string[] = [];
+          chunk.forEach(({ record, event }, i) => {
+            if (insert.run(...values[i]!).changes === 1) {
+              insertEvent(conn, event);
+              fresh.push(record.id);
+            } else duplicates.push(record.id);
+          });
+          feed.record("upsert", fresh);
+          added.push(...fresh);
+        });
+      }
+      return { added, duplicates };
+    },
+
+    async removeMany(items: readonly { id: string; event: AuditEvent }[]) {
+      const removed: string[] = [];
+      for await (const chunk of inChunks(items)) {
+        conn.write("remove credentials", () => {
+          const remove = conn.prepare("DELETE FROM credentials WHERE id = ?");
+          const gone: string[] = [];
+          for (const { id, event } of chunk) {
+            if (remove.run(id).changes !== 1) continue;
+            insertEvent(conn, event);
+            gone.push(id);
+          }
+          feed.record("remove", gone);
+          removed.push(...gone);
+        });
+      }
+      return removed;
+    },
+
+    async update(id: string, patch: CredentialPatch, options: UpdateOptions = {}) {
+      const { columns, values } = conn.run("update credential", () => patchAssignments(patch, box));
+      const from = options.from;
+      const sql =
+        `UPDATE credentials SET ${[...columns.map((c) => `${c} = ?`), "rev = rev + 1"].join(", ")} WHERE id = ?` +
+        (from === undefined ? "" : ` AND state IN (${from.map(() => "?").join(", ")})`) +
+        " RETURNING *";
+      return conn.write("update credential", () => {
+        // The compare-and-set is the WHERE clause: no row comes back when the id is gone or `from` failed.
+        const row = conn.prepare(sql).get(...values, id, ...(from ?? []));
+        if (row === undefined) return null;
+        if (options.event !== undefined) insertEvent(conn, options.event);
+        feed.record("upsert", [id]);
+        return rowToRecord(row, box);
+      });
+    },
+
+    async bumpStats(deltas: readonly StatsDelta[]) {
+      // Counters only: no rev, no event, no change row (as in the memory store); write-behind traffic stays cheap.
+      for await (const chunk of inChunks(deltas)) {
+        conn.write("bump credential stats", () => {
+          const bump = conn.prepare(BUMP_STATS_SQL);
+          for (const d of chunk) bump.run(d.requests, d.failures, d.spentUsd, d.lastUsedAt, d.id);
+        });
+      }
+    },
+  };
+}
