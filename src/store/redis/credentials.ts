@@ -1,0 +1,136 @@
+/**
+ * Credentials: one hash per credential and a set of ids. Inserts, removals and
+ * updates are Lua scripts (scripts.ts), so a write, its audit event and its
+ * change message happen together or not at all; bulk work goes in batches.
+ */
+import type { CredentialRecord } from "../../pool/types.ts";
+import type { CredentialPatch, CredentialRepo, InsertItem, StatsDelta, UpdateOptions } from "../types.ts";
+import { chunk, eachBatch, execPipeline } from "./batches.ts";
+import { eventIndexKeys, eventMember } from "./events.ts";
+import { decodeRecord, encodePatch, encodeRecord } from "./hash-codec.ts";
+import type { StoreContext } from "./options.ts";
+import { queueScript, runScript } from "./scripts.ts";
+
+/** Records per insert/remove script: one atomic step of some milliseconds, one change message. */
+const WRITE_BATCH = 1000;
+/** Ids per SSCAN step and per pipeline of HGETALLs. */
+const READ_BATCH = 1000;
+
+export function redisCredentialRepo(ctx: StoreContext): CredentialRepo {
+  const { link, keys, settings } = ctx;
+  const box = settings.secretBox;
+
+  const readMany = (ids: readonly string[]): Promise<CredentialRecord[]> =>
+    link.run("credentials.read", async (redis) => {
+      const batches = await eachBatch(chunk(ids, READ_BATCH), async (batch) => {
+        const pipeline = redis.pipeline();
+        for (const id of batch) pipeline.hgetall(keys.cred(id));
+        const hashes = (await execPipeline(pipeline)) as Record<string, string>[];
+        const out: CredentialRecord[] = [];
+        for (const hash of hashes) {
+          const record = decodeRecord(hash, box);
+          if (record !== null) out.push(record);
+        }
+        return out;
+      });
+      return batches.flat();
+    });
+
+  return {
+    async list() {
+      // SSCAN keeps Redis responsive for other instances while 100,000 ids stream out.
+      const ids = await link.run("credentials.list", async (redis) => {
+        const seen = new Set<string>();
+        let cursor = "0";
+        do {
+          const [next, page] = await redis.sscan(keys.ids, cursor, "COUNT", READ_BATCH);
+          for (const id of page) seen.add(id);
+          cursor = next;
+        } while (cursor !== "0");
+        return [...seen];
+      });
+      return readMany(ids);
+    },
+
+    async get(id) {
+      const [record] = await readMany([id]);
+      return record ?? null;
+    },
+
+    getMany: (ids) => readMany(ids),
+
+    async insertMany(items: readonly InsertItem[]) {
+      const added = new Set<string>();
+      if (items.length > 0) {
+        const replies = await link.run("credentials.insertMany", (redis) =>
+          eachBatch(chunk(items, WRITE_BATCH), (batch) => {
+            const scriptKeys = [keys.ids, keys.events];
+            const args: (string | number)[] = [keys.changes, settings.eventCap, settings.eventCapPerCredential];
+            for (const { record, event } of batch) {
+              scriptKeys.push(keys.cred(record.id), ...eventIndexKeys(ctx, event));
+              const fields = encodeRecord(record, box);
+              args.push(record.id, eventMember(event), fields.length, ...fields);
+            }
+            return runScript(redis, "kpInsert", scriptKeys, args) as Promise<string[]>;
+          }),
+        );
+        for (const ids of replies) for (const id of ids) added.add(id);
+      }
+      // An id listed twice in one call is added once and reported as a duplicate once.
+      const duplicates: string[] = [];
+      const reported = new Set<string>();
+      for (const { record } of items) {
+        if (reported.has(record.id)) {
+          duplicates.push(record.id);
+          continue;
+        }
+        reported.add(record.id);
+        if (!added.has(record.id)) duplicates.push(record.id);
+      }
+      return { added: [...added], duplicates };
+    },
+
+    async removeMany(items) {
+      if (items.length === 0) return [];
+      const replies = await link.run("credentials.removeMany", (redis) =>
+        eachBatch(chunk(items, WRITE_BATCH), (batch) => {
+          const scriptKeys = [keys.ids, keys.events];
+          const args: (string | number)[] = [keys.changes, settings.eventCap, settings.eventCapPerCredential, settings.removedEventsTtlSec];
+          for (const { id, event } of batch) {
+            scriptKeys.push(keys.cred(id), ...eventIndexKeys(ctx, event));
+            args.push(id, eventMember(event));
+          }
+          return runScript(redis, "kpRemove", scriptKeys, args) as Promise<string[]>;
+        }),
+      );
+      return replies.flat();
+    },
+
+    async update(id: string, patch: CredentialPatch, options: UpdateOptions = {}) {
+      const { set, del } = encodePatch(patch, box);
+      const event = options.event;
+      const from = options.from;
+      const scriptKeys = [keys.cred(id), keys.events, ...(event === undefined ? [keys.eventsByCred(id), keys.eventsByKind("state")] : eventIndexKeys(ctx, event))];
+      const args: (string | number)[] = [keys.changes, settings.eventCap, settings.eventCapPerCredential, id];
+      if (from === undefined) args.push(-1);
+      else args.push(from.length, ...from);
+      args.push(event === undefined ? "" : eventMember(event), set.length, ...set, del.length, ...del);
+      const reply = await link.run("credentials.update", (redis) => runScript(redis, "kpUpdate", scriptKeys, args));
+      return reply === null ? null : decodeRecord(reply as string[], box);
+    },
+
+    async bumpStats(deltas: readonly StatsDelta[]) {
+      if (deltas.length === 0) return;
+      await link.run("credentials.bumpStats", (redis) =>
+        eachBatch(chunk(deltas, WRITE_BATCH), (batch) => {
+          const pipeline = redis.pipeline();
+          for (const d of batch) {
+            const args = [d.requests, d.failures, d.spentUsd, d.lastUsedAt ?? ""];
+            queueScript(pipeline, "kpBump", [keys.cred(d.id)], args);
+          }
+          return execPipeline(pipeline);
+        }),
+      );
+    },
+  };
+}
