@@ -1,6 +1,7 @@
 import type { Command } from "commander";
+import { registerSim } from "./sim.ts";
 
 /** Each command module registers itself on the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerSim];

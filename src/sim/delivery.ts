@@ -1,0 +1,74 @@
+import type { ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { HeaderList } from "./http/respond.ts";
+import type { Cut } from "./spec/cut.ts";
+
+/** How an answer is cut short or slowed; `null` for a plain answer. */
+export interface DeliveryPlan {
+  /** Pause between body chunks. */
+  readonly chunkMs: number;
+  /** Where to stop; `request` cuts are handled before any answer exists. */
+  readonly cut: Exclude<Cut, { at: "request" }> | null;
+  /** What a cut does: drop the connection or keep it silent. */
+  readonly action: "reset" | "hang";
+}
+
+export type Delivered = number | "reset" | "hang" | "aborted";
+
+/** Destroys the connection without an answer, as a dropped upstream does. */
+export function resetConnection(res: ServerResponse): void {
+  const socket = res.socket;
+  if (!socket || socket.destroyed) return;
+  // Let what was written reach the client first, then send a TCP reset.
+  if (socket.writableLength === 0) socket.resetAndDestroy();
+  else socket.once("drain", () => socket.resetAndDestroy());
+}
+
+/**
+ * Writes an answer made of `pieces` (the SSE events of a stream, or one JSON
+ * body). Plain answers go out in one write; a plan adds pauses between pieces
+ * or cuts the answer after its headers or after N pieces. Resolves with what
+ * was delivered once the answer is done, cut or abandoned by the client.
+ */
+export async function deliver(
+  res: ServerResponse,
+  status: number,
+  headers: HeaderList,
+  pieces: readonly string[],
+  plan: DeliveryPlan | null,
+  signal: AbortSignal,
+): Promise<Delivered> {
+  if (plan === null || (plan.chunkMs === 0 && plan.cut === null)) {
+    res.writeHead(status, headers);
+    res.end(pieces.length === 1 ? pieces[0] : pieces.join(""));
+    return status;
+  }
+  let parts = pieces;
+  // A single JSON body is cut in its middle, so that a chunk cut always truncates it.
+  if (parts.length === 1 && plan.cut?.at === "chunks") {
+    const body = parts[0]!;
+    parts = [body.slice(0, body.length >> 1), body.slice(body.length >> 1)];
+  }
+  const cutAt = plan.cut === null ? -1 : plan.cut.at === "headers" ? 0 : Math.min(plan.cut.n, parts.length - 1);
+  res.writeHead(status, headers);
+  try {
+    for (let i = 0; i < parts.length; i++) {
+      if (i === cutAt) return cut(res, plan.action);
+      if (i > 0 && plan.chunkMs > 0) await sleep(plan.chunkMs, undefined, { signal });
+      if (res.destroyed) return "aborted";
+      res.write(parts[i]!);
+    }
+  } catch {
+    return "aborted";
+  }
+  if (cutAt >= parts.length) return cut(res, plan.action);
+  res.end();
+  return status;
+}
+
+function cut(res: ServerResponse, action: "reset" | "hang"): Delivered {
+  // Headers leave before the cut: the client sees an answer start, then nothing.
+  res.flushHeaders();
+  if (action === "reset") resetConnection(res);
+  return action;
+}

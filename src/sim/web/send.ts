@@ -1,0 +1,20 @@
+import type { ServerResponse } from "node:http";
+import type { SimAnswer } from "../openai/errors.ts";
+import type { RequestLogEntry } from "../request-log.ts";
+import type { SessionState } from "./session-state.ts";
+
+/** Sends a web backend answer and records its status. */
+export function sendWeb(
+  res: ServerResponse,
+  answer: SimAnswer,
+  entry: RequestLogEntry,
+  session: SessionState | undefined,
+  extra: string[] = [],
+): void {
+  const headers = [...(answer.headers ?? []), ...extra];
+  headers.push("content-type", answer.contentType ?? "application/json", "content-length", String(Buffer.byteLength(answer.body)));
+  res.writeHead(answer.status, headers);
+  res.end(answer.body);
+  entry.status = answer.status;
+  session?.recordStatus(answer.status);
+}
