@@ -1,0 +1,80 @@
+/**
+ * What a probe says about a credential. Pure. The legacy billing pair is read
+ * as the write-up did (expired, zero limit, usage at the limit → out), with
+ * one correction: an answer without the fields means "unsupported", never
+ * "balance 0" — many relays answer 200 with something else entirely.
+ */
+import { evidenceOf, type Plan } from "../plan.ts";
+import type { Outcome } from "../outcome.ts";
+import { legalSources } from "../state-machine.ts";
+import type { CredentialRecord } from "../types.ts";
+
+export type BillingVerdict =
+  | { kind: "ok"; limitUsd: number | null; usedUsd: number | null }
+  | { kind: "unsupported"; why: string }
+  | { kind: "expired"; accessUntil: number }
+  | { kind: "zero_limit" }
+  | { kind: "exhausted"; limitUsd: number; usedUsd: number };
+
+export interface HttpReply {
+  status: number;
+  body: unknown;
+}
+
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+export function billingVerdict(subscription: HttpReply, usage: HttpReply | null, now: number): BillingVerdict {
+  if (subscription.status !== 200) return { kind: "unsupported", why: `subscription answered ${subscription.status}` };
+  const sub = (typeof subscription.body === "object" && subscription.body !== null ? subscription.body : {}) as Record<string, unknown>;
+  const limit = num(sub.hard_limit_usd);
+  const accessUntil = num(sub.access_until);
+  if (limit === null && accessUntil === null) return { kind: "unsupported", why: "subscription lacks hard_limit_usd and access_until" };
+  if (accessUntil !== null && accessUntil > 0 && accessUntil * 1000 < now) return { kind: "expired", accessUntil: accessUntil * 1000 };
+  if (limit === 0) return { kind: "zero_limit" };
+  if (usage === null || usage.status !== 200) return { kind: "ok", limitUsd: limit, usedUsd: null };
+  const totalCents = num((usage.body as Record<string, unknown> | null)?.total_usage);
+  if (totalCents === null) return { kind: "ok", limitUsd: limit, usedUsd: null };
+  const used = totalCents / 100; // total_usage is in cents
+  if (limit !== null && used >= limit) return { kind: "exhausted", limitUsd: limit, usedUsd: used };
+  return { kind: "ok", limitUsd: limit, usedUsd: used };
+}
+
+export interface ProbeReport {
+  /** The answer to an authenticated `GET /models`. */
+  auth: Outcome;
+  /** Null when billing was not asked (known unsupported, or the key is dead). */
+  billing: BillingVerdict | null;
+}
+
+function to(rec: CredentialRecord, state: "active" | "quarantined" | "retired", reason: string, now: number, evidence: Plan["evidence"]): Plan | null {
+  if (rec.state === state) return null;
+  const from = legalSources(state, "health");
+  if (!from.includes(rec.state)) return null;
+  return { to: state, from, patch: { state, reason, since: now, coolUntil: 0, modelCooldowns: {}, ...(state === "active" ? { ejections: 0 } : {}) }, reason, evidence, event: "state" };
+}
+
+/** The change a probe calls for, if any. */
+export function planForProbe(rec: CredentialRecord, report: ProbeReport, spentUsd: number, now: number): Plan | null {
+  const { auth, billing } = report;
+  if (auth.kind === "invalid") return to(rec, "retired", auth.code ?? "invalid credential", now, evidenceOf(auth, { probe: "models" }));
+  if (auth.kind === "quota") return to(rec, "quarantined", auth.code ?? "out of quota", now, evidenceOf(auth, { probe: "models" }));
+  if (billing !== null) {
+    const why =
+      billing.kind === "expired"
+        ? `billing: access expired on ${new Date(billing.accessUntil).toISOString().slice(0, 10)}`
+        : billing.kind === "zero_limit"
+          ? "billing: hard limit is $0"
+          : billing.kind === "exhausted"
+            ? `billing: used $${billing.usedUsd.toFixed(2)} of $${billing.limitUsd.toFixed(2)}`
+            : null;
+    if (why !== null) return to(rec, "quarantined", why, now, { probe: "billing", message: why });
+  }
+  if (rec.budgetUsd !== null && spentUsd >= rec.budgetUsd) {
+    return to(rec, "quarantined", `budget spent ($${spentUsd.toFixed(4)} of $${rec.budgetUsd})`, now, { probe: "budget" });
+  }
+  // Recovery: only a quarantined key comes back this way; cooling ends by time, retired never.
+  if (auth.kind === "success" && rec.state === "quarantined") {
+    return to(rec, "active", billing?.kind === "ok" ? "recovered: billing has room again" : "recovered: answers again", now, { probe: billing === null || billing.kind === "unsupported" ? "models" : "billing" });
+  }
+  return null;
+}

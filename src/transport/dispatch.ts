@@ -1,0 +1,144 @@
+/**
+ * The pooled request loop, shared by `pool.fetch` and the gateway:
+ * select → inject credentials → send → classify → (fail over | answer).
+ * A success is handed back live (streams pass through); its lease is released
+ * with the metered usage when the body ends. A streamed answer fails over only
+ * before its first byte: once the status line is in, it is the caller's.
+ */
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream";
+import { DeadlineError, UpstreamError } from "../pool/errors.ts";
+import { classify, isAmbiguous, type Outcome } from "../pool/outcome.ts";
+import type { Lease, Pool } from "../pool/pool.ts";
+import { decideRetry } from "../pool/retry-policy.ts";
+import { upstreamHeaders } from "./auth-headers.ts";
+import type { Dispatchers } from "./dispatchers.ts";
+import { failureOf, headerGetter, parseMaybeJson, readBounded, send, TransportFailureError, type UpstreamAnswer } from "./send.ts";
+import { joinUpstream } from "./upstream-url.ts";
+import { UsageTap } from "./usage-tap.ts";
+import type { TokenUsage } from "./usage.ts";
+
+export interface PooledRequest {
+  method: string;
+  /** API path after the base URL, with its query: `/chat/completions`. */
+  path: string;
+  headers: Iterable<[string, string]>;
+  /** Buffered once, so every attempt can send it again. */
+  body: Buffer | null;
+  model: string | null;
+  signal?: AbortSignal | null;
+  /** Overrides the pool's overall deadline for this request. */
+  deadlineMs?: number;
+}
+
+export interface Dispatched {
+  status: number;
+  headers: UpstreamAnswer["headers"];
+  /** The body as it arrives (successes), or the buffered error body. */
+  body: Readable | Buffer;
+  /** The credential that answered (for metering); null when keypool answered itself. */
+  lease: Lease | null;
+  attempts: number;
+  outcome: Outcome;
+  /** Resolves with the usage once a success's body ended (null for errors or unmetered bodies). */
+  usage: Promise<TokenUsage | null>;
+}
+
+export interface DispatchHooks {
+  /** Called for each failed attempt that will be retried (metrics). */
+  onRetry?(outcome: Outcome, lease: Lease): void;
+}
+
+export async function dispatch(pool: Pool, dispatchers: Dispatchers, req: PooledRequest, hooks: DispatchHooks = {}): Promise<Dispatched> {
+  const cfg = pool.config;
+  const deadlineMs = req.deadlineMs ?? cfg.deadlineMs;
+  const deadline = Date.now() + deadlineMs;
+  const deadlineSignal = AbortSignal.timeout(deadlineMs);
+  const signal = req.signal ? AbortSignal.any([req.signal, deadlineSignal]) : deadlineSignal;
+  const exclude = new Set<string>();
+  let attempts = 0;
+  let faults = 0;
+  let modelMisses = 0;
+  let last: Dispatched | null = null;
+  let lastFailure: TransportFailureError | null = null;
+
+  const rethrow = (err: unknown): never => {
+    if (deadlineSignal.aborted && !req.signal?.aborted) throw new DeadlineError(deadlineMs, err);
+    throw err;
+  };
+
+  for (;;) {
+    let lease: Lease | null;
+    try {
+      lease = await pool.acquire({ model: req.model, exclude, signal, deadline });
+    } catch (err) {
+      return rethrow(err);
+    }
+    if (lease === null) break; // every eligible key tried
+    attempts++;
+    const rec = lease.record;
+    let answer: UpstreamAnswer;
+    try {
+      answer = await send(joinUpstream(pool.upstreamOf(rec), req.path), {
+        method: req.method,
+        headers: upstreamHeaders(req.headers, rec),
+        body: req.body,
+        signal,
+        dispatcher: dispatchers.for(rec.proxy),
+        headersTimeoutMs: cfg.timeouts.headersMs,
+        bodyTimeoutMs: cfg.timeouts.bodyMs,
+      });
+    } catch (err) {
+      if (!(err instanceof TransportFailureError)) {
+        pool.release(lease, { outcome: classify({ transport: "reset" }) });
+        return rethrow(err);
+      }
+      const outcome = classify({ transport: err.failure });
+      pool.release(lease, { outcome });
+      lastFailure = err;
+      faults++;
+      exclude.add(rec.id);
+      const d = decideRetry(outcome.kind, { attempts, faults, modelMisses, deadline, now: Date.now(), committed: false, aborted: signal.aborted }, cfg.retry);
+      if (!d.retry) break;
+      hooks.onRetry?.(outcome, lease);
+      continue;
+    }
+
+    const getHeader = headerGetter(answer.headers);
+    if (answer.status >= 200 && answer.status < 300) {
+      return committed(pool, lease, answer, attempts, getHeader, signal);
+    }
+    const raw = await readBounded(answer.body);
+    const outcome = classify({ status: answer.status, headers: getHeader, body: parseMaybeJson(raw) });
+    pool.release(lease, { outcome, headers: getHeader });
+    if (isAmbiguous(outcome.kind)) {
+      faults++;
+      exclude.add(rec.id);
+    }
+    if (outcome.kind === "model_missing") modelMisses++;
+    last = { status: answer.status, headers: answer.headers, body: raw, lease: null, attempts, outcome, usage: Promise.resolve(null) };
+    const d = decideRetry(outcome.kind, { attempts, faults, modelMisses, deadline, now: Date.now(), committed: false, aborted: signal.aborted }, cfg.retry);
+    if (!d.retry) break;
+    hooks.onRetry?.(outcome, lease);
+  }
+  if (last !== null) return { ...last, attempts };
+  if (signal.aborted) return rethrow(signal.reason);
+  throw new UpstreamError(`keypool: the upstream did not answer (${lastFailure?.failure ?? "no attempt"}) after ${attempts} attempt(s)`, lastFailure ?? undefined);
+}
+
+/** A success: stream it through a usage tap and release the lease when the body is done. */
+function committed(pool: Pool, lease: Lease, answer: UpstreamAnswer, attempts: number, getHeader: (n: string) => string | null | undefined, signal: AbortSignal): Dispatched {
+  const tap = new UsageTap(String(getHeader("content-type") ?? ""));
+  let settle!: (u: TokenUsage | null) => void;
+  const usage = new Promise<TokenUsage | null>((r) => (settle = r));
+  pipeline(answer.body, tap, (err) => {
+    // Read `tap.usage` only now: the last chunk may have carried it.
+    // The caller walking away (abort, disconnect) is not the key's fault; the upstream cutting
+    // a stream after its first byte is, though it can no longer fail over.
+    const callerLeft = signal.aborted || (err as { code?: string } | undefined)?.code === "ERR_STREAM_PREMATURE_CLOSE";
+    const outcome = err == null || callerLeft ? classify({ status: answer.status }) : classify({ transport: failureOf(err) ?? "reset" });
+    pool.release(lease, { outcome, headers: getHeader, usage: tap.usage });
+    settle(tap.usage);
+  });
+  return { status: answer.status, headers: answer.headers, body: tap, lease, attempts, outcome: classify({ status: answer.status }), usage };
+}

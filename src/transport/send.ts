@@ -1,0 +1,100 @@
+/** One HTTP exchange with the upstream through undici, its failures named. */
+import type { Readable } from "node:stream";
+import { request, type Dispatcher } from "undici";
+import type { HeaderGetter } from "../pool/ratelimit-headers.ts";
+import type { TransportFailure } from "../pool/outcome.ts";
+
+export interface UpstreamAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+}
+
+export interface SendOptions {
+  method: string;
+  headers: Record<string, string>;
+  body: Buffer | null;
+  signal: AbortSignal;
+  dispatcher: Dispatcher;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+}
+
+/** A request that never got an answer: timed out, reset, or couldn't connect. */
+export class TransportFailureError extends Error {
+  readonly failure: TransportFailure;
+  constructor(failure: TransportFailure, cause: unknown) {
+    super(`upstream ${failure}`, { cause });
+    this.name = "TransportFailureError";
+    this.failure = failure;
+  }
+}
+
+const TIMEOUT = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ETIMEDOUT"]);
+const CONNECT = new Set(["UND_ERR_CONNECT_TIMEOUT", "ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_PRX_TLS"]);
+
+/** Names a transport error; undefined when it is the caller's abort. */
+export function failureOf(err: unknown, signal?: AbortSignal): TransportFailure | undefined {
+  if (signal?.aborted) return undefined;
+  const code = (err as { code?: string } | null)?.code ?? "";
+  if (TIMEOUT.has(code)) return "timeout";
+  if (CONNECT.has(code)) return "connect";
+  return "reset";
+}
+
+export async function send(url: string, o: SendOptions): Promise<UpstreamAnswer> {
+  try {
+    const res = await request(url, {
+      method: o.method as Dispatcher.HttpMethod,
+      headers: o.headers,
+      body: o.body,
+      signal: o.signal,
+      dispatcher: o.dispatcher,
+      headersTimeout: o.headersTimeoutMs,
+      bodyTimeout: o.bodyTimeoutMs,
+    });
+    return { status: res.statusCode, headers: res.headers, body: res.body };
+  } catch (err) {
+    const failure = failureOf(err, o.signal);
+    if (failure === undefined) throw o.signal.reason ?? err;
+    throw new TransportFailureError(failure, err);
+  }
+}
+
+export function headerGetter(headers: UpstreamAnswer["headers"]): HeaderGetter {
+  return (name) => {
+    const v = headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+}
+
+/** Reads at most `limit` bytes of a body (error answers are small; a huge one is cut, not buffered). */
+export async function readBounded(body: Readable, limit = 65_536): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      const buf = chunk as Buffer;
+      if (size + buf.length > limit) {
+        chunks.push(buf.subarray(0, limit - size));
+        size = limit;
+        body.destroy();
+        break;
+      }
+      chunks.push(buf);
+      size += buf.length;
+    }
+  } catch {
+    // A body cut short still tells what it told so far.
+  }
+  return Buffer.concat(chunks, size);
+}
+
+export function parseMaybeJson(buf: Buffer): unknown {
+  const text = buf.toString("utf8");
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
