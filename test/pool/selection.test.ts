@@ -137,7 +137,7 @@ describe("candidate index", () => {
       { state: "cooling", coolUntil: 1_000_000 + 5000 },
       { state: "cooling", modelCooldowns: { "gpt-4o-mini": 1_000_000 + 5000 } },
     ].map((over, i) => index.upsert({ ...record(fakeKey(i)), ...(over as Partial<CredentialRecord>) }));
-    const ids = (model: string | null) => new Set([...counts(index, 60, model).keys()]);
+    const ids = (model: string | null) => new Set(counts(index, 60, model).keys());
     assert.deepEqual(ids("gpt-4o-mini"), new Set([active!.id]));
     assert.deepEqual(ids("gpt-4o"), new Set([active!.id, gpt4only!.id, coolingModel!.id]));
     assert.deepEqual(ids("other-model"), new Set([active!.id, coolingModel!.id]));

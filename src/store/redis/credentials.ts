@@ -23,12 +23,13 @@ export function redisCredentialRepo(ctx: StoreContext): CredentialRepo {
   const readMany = (ids: readonly string[]): Promise<CredentialRecord[]> =>
     link.run("credentials.read", async (redis) => {
       const batches = await eachBatch(chunk(ids, READ_BATCH), async (batch) => {
-        const pipeline = redis.pipeline();
-        for (const id of batch) pipeline.hgetall(keys.cred(id));
-        const hashes = (await execPipeline(pipeline)) as Record<string, string>[];
+        const reply = await runScript(redis, "kpRead", batch.map(keys.cred), []);
+        const hashes: unknown = JSON.parse(String(reply));
         const out: CredentialRecord[] = [];
+        if (!Array.isArray(hashes)) return out; // cjson writes an empty list as {}
         for (const hash of hashes) {
-          const record = decodeRecord(hash, box);
+          // A missing key's empty HGETALL is {} too.
+          const record = Array.isArray(hash) ? decodeRecord(hash as string[], box) : null;
           if (record !== null) out.push(record);
         }
         return out;

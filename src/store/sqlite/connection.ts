@@ -8,10 +8,10 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { StoreError } from "../store-error.ts";
 import { toStoreError } from "./errors.ts";
 
-/** How long a write waits for another process's transaction before giving up. */
-export const BUSY_TIMEOUT_MS = 5000;
+/** How long a statement waits for another process's transaction before giving up. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 /** Rows per transaction in bulk operations: big enough to be fast, small enough not to stall a gateway. */
-export const CHUNK_ROWS = 2000;
+export const CHUNK_ROWS = Number(process.env.KP_CHUNK ?? 2000);
 const STATEMENT_CACHE_LIMIT = 256;
 
 const isMemoryPath = (path: string): boolean => path === ":memory:" || path === "" || path.startsWith("file:");
@@ -29,17 +29,19 @@ export async function* inChunks<T>(items: readonly T[], size: number = CHUNK_ROW
 
 export class Connection {
   readonly path: string;
+  readonly busyTimeoutMs: number;
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   #closed = false;
 
-  private constructor(path: string, db: DatabaseSync) {
+  private constructor(path: string, db: DatabaseSync, busyTimeoutMs: number) {
     this.path = path;
     this.#db = db;
+    this.busyTimeoutMs = busyTimeoutMs;
   }
 
-  static open(path: string): Connection {
-    const context = { path, action: "open", busyTimeoutMs: BUSY_TIMEOUT_MS };
+  static open(path: string, busyTimeoutMs: number = DEFAULT_BUSY_TIMEOUT_MS): Connection {
+    const context = { path, action: "open", busyTimeoutMs };
     if (!isMemoryPath(path)) {
       try {
         mkdirSync(dirname(path), { recursive: true });
@@ -49,8 +51,9 @@ export class Connection {
     }
     let db: DatabaseSync;
     try {
-      // `timeout` is SQLite's busy_timeout: a gateway and the CLI can share one file.
-      db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true });
+      // `timeout` is SQLite's busy_timeout: a gateway and the CLI can share one file, each
+      // waiting (synchronously, so keep transactions short) for the other's write to end.
+      db = new DatabaseSync(path, { timeout: busyTimeoutMs, enableForeignKeyConstraints: true });
     } catch (err) {
       throw toStoreError(err, context);
     }
@@ -63,11 +66,13 @@ export class Connection {
       // survives `kill -9` of this process; only an OS crash or power loss can lose the
       // last commits, and the database stays consistent even then.
       db.exec("PRAGMA synchronous = NORMAL");
+      if (process.env.KP_CACHE) db.exec(`PRAGMA cache_size = ${process.env.KP_CACHE}`);
+      if (process.env.KP_CKPT) db.exec(`PRAGMA wal_autocheckpoint = ${process.env.KP_CKPT}`);
     } catch (err) {
       db.close();
       throw toStoreError(err, context);
     }
-    return new Connection(path, db);
+    return new Connection(path, db, busyTimeoutMs);
   }
 
   get closed(): boolean {
@@ -96,7 +101,7 @@ export class Connection {
     try {
       return fn();
     } catch (err) {
-      throw toStoreError(err, { path: this.path, action, busyTimeoutMs: BUSY_TIMEOUT_MS });
+      throw toStoreError(err, { path: this.path, action, busyTimeoutMs: this.busyTimeoutMs });
     }
   }
 

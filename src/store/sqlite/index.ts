@@ -7,7 +7,7 @@ import { plainBox, type SecretBox } from "../secret-box.ts";
 import { StoreError } from "../store-error.ts";
 import type { Store } from "../types.ts";
 import { SqliteChangeFeed } from "./change-feed.ts";
-import { Connection } from "./connection.ts";
+import { Connection, DEFAULT_BUSY_TIMEOUT_MS } from "./connection.ts";
 import { sqliteCredentialRepo } from "./credentials.ts";
 import { sqliteEventRepo } from "./events.ts";
 import { migrate } from "./migrate.ts";
@@ -23,6 +23,8 @@ export interface SqliteStoreOptions {
   pollMs?: number;
   /** Names this process in the change rows it writes. */
   instance?: string;
+  /** How long a statement waits for another process's write before failing as locked (ms, default 5000). */
+  busyTimeoutMs?: number;
 }
 
 const DEFAULT_POLL_MS = 50;
@@ -33,7 +35,9 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   if (!(pollMs > 0)) throw new StoreError(`sqlite store ${path}: pollMs must be a positive number of milliseconds`);
   const box = options.secretBox ?? plainBox;
-  const conn = Connection.open(path);
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  if (!(busyTimeoutMs >= 0)) throw new StoreError(`sqlite store ${path}: busyTimeoutMs must be zero or more milliseconds`);
+  const conn = Connection.open(path, busyTimeoutMs);
   try {
     migrate(conn);
   } catch (err) {
