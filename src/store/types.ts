@@ -129,6 +129,98 @@ export interface ChangeFeed {
   subscribe(listener: (change: Change) => void): () => void;
 }
 
+/** A gateway client token. Only its hash is stored; the token itself is shown once. */
+export interface ClientToken {
+  id: string;
+  name: string;
+  /** sha256 of the token, hex. */
+  hash: string;
+  /** Masked form for listings (`kp-…abcd`). */
+  hint: string;
+  /** Models the token may use; null = all. */
+  models: string[] | null;
+  /** Tokens (prompt + completion) the client may spend; null = unlimited. */
+  quotaTokens: number | null;
+  usedTokens: number;
+  rpm: number | null;
+  expiresAt: number | null;
+  createdAt: number;
+  revokedAt: number | null;
+  lastUsedAt: number | null;
+}
+
+export interface TokenRepo {
+  create(token: ClientToken): Promise<void>;
+  /** Every token, revoked ones included, oldest first. */
+  list(): Promise<ClientToken[]>;
+  get(id: string): Promise<ClientToken | null>;
+  findByHash(hash: string): Promise<ClientToken | null>;
+  /** Marks it revoked; null when it doesn't exist. */
+  revoke(id: string, at: number): Promise<ClientToken | null>;
+  /** Atomically adds to `usedTokens` and sets `lastUsedAt`; returns the new total (null when gone). */
+  addUsage(id: string, tokens: number, at: number): Promise<number | null>;
+}
+
+export type ChatRole = "system" | "user" | "assistant";
+
+export interface ChatMessage {
+  id: string;
+  conversationId: string;
+  parentMessageId: string | null;
+  role: ChatRole;
+  text: string;
+  model: string | null;
+  credentialId: string | null;
+  usage: { promptTokens: number; completionTokens: number; estimated: boolean } | null;
+  /** The backend's own id for it (web sessions), when it has one. */
+  remoteId: string | null;
+  createdAt: number;
+}
+
+export interface Conversation {
+  id: string;
+  clientId: string | null;
+  backend: string;
+  title: string | null;
+  /** The credential that holds it (web conversations stay on the account that created them). */
+  credentialId: string | null;
+  /** The backend's own conversation id (web sessions). */
+  remoteId: string | null;
+  /** The newest message: the parent of the next one. */
+  lastMessageId: string | null;
+  messageCount: number;
+  promptTokens: number;
+  completionTokens: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type ConversationPatch = Partial<Omit<Conversation, "id" | "createdAt">>;
+
+export interface ConversationQuery {
+  clientId?: string;
+  limit?: number;
+}
+
+export interface ConversationRepo {
+  create(conversation: Conversation): Promise<void>;
+  get(id: string): Promise<Conversation | null>;
+  /** Most recently updated first. */
+  list(query?: ConversationQuery): Promise<Conversation[]>;
+  update(id: string, patch: ConversationPatch): Promise<Conversation | null>;
+  /**
+   * Atomic: stores the messages and applies the patch (new head, counters) together,
+   * so a question is never stored without its reply. Null when the conversation is gone.
+   */
+  append(conversationId: string, messages: readonly ChatMessage[], patch: ConversationPatch): Promise<Conversation | null>;
+  message(id: string): Promise<ChatMessage | null>;
+  /** The chain of parents ending at `messageId`, oldest first, at most `limit` long (the newest kept). */
+  chain(messageId: string, limit: number): Promise<ChatMessage[]>;
+  /** A client's current conversation. */
+  current(clientId: string): Promise<string | null>;
+  setCurrent(clientId: string, conversationId: string): Promise<void>;
+}
+
 export type StoreKind = "memory" | "sqlite" | "redis";
 
 export interface Store {
@@ -140,6 +232,8 @@ export interface Store {
   readonly counters: CounterRepo;
   readonly meta: MetaRepo;
   readonly changes: ChangeFeed;
+  readonly tokens: TokenRepo;
+  readonly conversations: ConversationRepo;
   /** Resolves when the store answers; rejects with StoreError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

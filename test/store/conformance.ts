@@ -8,6 +8,7 @@ import { makeEvent } from "../../src/pool/audit.ts";
 import type { UsageRecord } from "../../src/pool/types.ts";
 import type { Change, Store } from "../../src/store/types.ts";
 import { fakeKey, insertItem, record, waitFor } from "../helpers/records.ts";
+import { chatConformance } from "./conformance-chat.ts";
 
 export interface StoreHarness {
   store: Store;
@@ -205,6 +206,8 @@ export function storeConformance(name: string, open: () => Promise<StoreHarness>
       assert.equal(removed.length, 10_000);
       assert.equal((await store.credentials.getMany(rs.slice(0, 50).map((r) => r.id))).length, 0);
     });
+
+    chatConformance(() => store);
 
     // The memory store lives in one process: there is no second connection to test.
     if (!options.shared) return;

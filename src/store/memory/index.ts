@@ -14,6 +14,8 @@ import type {
 } from "../types.ts";
 import { addToRollup, groupRollups, rollupKey, type HourlyRollup } from "../usage-rollup.ts";
 import { StoreError } from "../store-error.ts";
+import { memoryConversations } from "./conversations.ts";
+import { memoryTokens } from "./tokens.ts";
 
 const clone = (r: CredentialRecord): CredentialRecord => structuredClone(r);
 
@@ -176,6 +178,8 @@ export function openMemoryStore(): Store {
         meta.set(key, value);
       },
     },
+    tokens: memoryTokens(guard),
+    conversations: memoryConversations(guard),
     changes: {
       subscribe(listener) {
         feed.on("change", listener);
