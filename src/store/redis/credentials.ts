@@ -7,7 +7,7 @@ import type { CredentialRecord } from "../../pool/types.ts";
 import type { CredentialPatch, CredentialRepo, InsertItem, StatsDelta, UpdateOptions } from "../types.ts";
 import { chunk, eachBatch, execPipeline } from "./batches.ts";
 import { eventIndexKeys, eventMember } from "./events.ts";
-import { decodeRecord, encodePatch, encodeRecord } from "./hash-codec.ts";
+import { decodeHash, decodeRow, encodePatch, encodeRecord, FIELD_NAMES, type StoredValue } from "./hash-codec.ts";
 import type { StoreContext } from "./options.ts";
 import { queueScript, runScript } from "./scripts.ts";
 
@@ -23,13 +23,11 @@ export function redisCredentialRepo(ctx: StoreContext): CredentialRepo {
   const readMany = (ids: readonly string[]): Promise<CredentialRecord[]> =>
     link.run("credentials.read", async (redis) => {
       const batches = await eachBatch(chunk(ids, READ_BATCH), async (batch) => {
-        const reply = await runScript(redis, "kpRead", batch.map(keys.cred), []);
-        const hashes: unknown = JSON.parse(String(reply));
+        const reply = await runScript(redis, "kpRead", batch.map((id) => keys.cred(id)), FIELD_NAMES);
+        const rows = JSON.parse(String(reply)) as StoredValue[][];
         const out: CredentialRecord[] = [];
-        if (!Array.isArray(hashes)) return out; // cjson writes an empty list as {}
-        for (const hash of hashes) {
-          // A missing key's empty HGETALL is {} too.
-          const record = Array.isArray(hash) ? decodeRecord(hash as string[], box) : null;
+        for (const row of rows) {
+          const record = decodeRow(row, box);
           if (record !== null) out.push(record);
         }
         return out;
@@ -117,7 +115,7 @@ export function redisCredentialRepo(ctx: StoreContext): CredentialRepo {
       else args.push(from.length, ...from);
       args.push(event === undefined ? "" : eventMember(event), set.length, ...set, del.length, ...del);
       const reply = await link.run("credentials.update", (redis) => runScript(redis, "kpUpdate", scriptKeys, args));
-      return reply === null ? null : decodeRecord(reply as string[], box);
+      return reply === null ? null : decodeHash(reply as string[], box);
     },
 
     async bumpStats(deltas: readonly StatsDelta[]) {

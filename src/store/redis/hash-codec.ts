@@ -68,28 +68,6 @@ function encodeValue(codec: Codec, value: unknown, box: SecretBox): string | nul
   }
 }
 
-function decodeValue(codec: Codec, text: string | undefined, box: SecretBox): unknown {
-  if (text === undefined) {
-    if (codec.endsWith("?")) return null;
-    throw new Error("missing");
-  }
-  switch (codec) {
-    case "str":
-    case "str?":
-      return text;
-    case "num":
-    case "num?":
-      return Number(text);
-    case "json":
-    case "json?":
-      return JSON.parse(text);
-    case "secret":
-      return box.open(text);
-    case "secret-json":
-      return JSON.parse(box.open(text));
-  }
-}
-
 /** Field/value pairs for HSET (absent fields are nulls). */
 export function encodeRecord(record: CredentialRecord, box: SecretBox): string[] {
   const out: string[] = [];
@@ -121,24 +99,82 @@ export function encodePatch(patch: CredentialPatch, box: SecretBox): EncodedPatc
   return { set, del };
 }
 
-/** A hash as HGETALL gives it (an object, or a flat list from a script); null when empty. */
-export function decodeRecord(hash: Record<string, string> | readonly string[], box: SecretBox): CredentialRecord | null {
-  const fields: Record<string, string> = Array.isArray(hash) ? pairsToObject(hash) : (hash as Record<string, string>);
-  if (fields.id === undefined) return null;
-  const out: Record<string, unknown> = {};
-  for (const name of Object.keys(FIELDS) as Field[]) {
-    try {
-      out[name] = decodeValue(FIELDS[name], fields[name], box);
-    } catch (err) {
-      if (StoreError.is(err)) throw err;
-      throw new StoreError(`credential ${fields.id} is malformed in redis (field "${name}")`, err);
-    }
+/** The field names in a fixed order: the read script returns values (HMGET) in this order. */
+export const FIELD_NAMES = Object.keys(FIELDS) as Field[];
+const AT = Object.fromEntries(FIELD_NAMES.map((name, i) => [name, i])) as Record<Field, number>;
+
+/** One stored value as HMGET gives it: a string, or null/false (Lua's nil through cjson) when absent. */
+export type StoredValue = string | null | false;
+
+/**
+ * A credential from its values in FIELD_NAMES order; null when it does not
+ * exist. Written out field by field: 100,000 of these make a pool's list.
+ */
+export function decodeRow(row: readonly StoredValue[], box: SecretBox): CredentialRecord | null {
+  const id = row[AT.id];
+  if (typeof id !== "string") return null;
+  let field: Field = "id";
+  const text = (name: Field): string | null => {
+    field = name;
+    const value = row[AT[name]];
+    return typeof value === "string" ? value : null;
+  };
+  const str = (name: Field): string => {
+    const value = text(name);
+    if (value === null) throw new Error("missing");
+    return value;
+  };
+  const num = (name: Field): number => Number(str(name));
+  const numOrNull = (name: Field): number | null => {
+    const value = text(name);
+    return value === null ? null : Number(value);
+  };
+  try {
+    const models = text("models");
+    return {
+      id,
+      kind: str("kind") as CredentialRecord["kind"],
+      secret: box.open(str("secret")),
+      fingerprint: str("fingerprint"),
+      label: text("label"),
+      baseURL: text("baseURL"),
+      authStyle: str("authStyle") as CredentialRecord["authStyle"],
+      organization: text("organization"),
+      project: text("project"),
+      proxy: text("proxy"),
+      weight: num("weight"),
+      models: models === null ? null : (JSON.parse(models) as string[]),
+      missingModels: JSON.parse(str("missingModels")) as string[],
+      maxInFlight: numOrNull("maxInFlight"),
+      budgetUsd: numOrNull("budgetUsd"),
+      rpm: numOrNull("rpm"),
+      tpm: numOrNull("tpm"),
+      meta: JSON.parse(box.open(str("meta"))) as Record<string, string>,
+      state: str("state") as CredentialRecord["state"],
+      reason: text("reason"),
+      since: num("since"),
+      coolUntil: num("coolUntil"),
+      modelCooldowns: JSON.parse(str("modelCooldowns")) as Record<string, number>,
+      ejections: num("ejections"),
+      rateLimitStreak: num("rateLimitStreak"),
+      spentUsd: num("spentUsd"),
+      requests: num("requests"),
+      failures: num("failures"),
+      lastUsedAt: numOrNull("lastUsedAt"),
+      createdAt: num("createdAt"),
+      rev: num("rev"),
+    };
+  } catch (err) {
+    if (StoreError.is(err)) throw err;
+    throw new StoreError(`credential ${id} is malformed in redis (field "${field}")`, err);
   }
-  return out as unknown as CredentialRecord;
 }
 
-function pairsToObject(flat: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
-  return out;
+/** A credential from HGETALL's reply: a flat field/value list (from a script) or an object. */
+export function decodeHash(hash: Record<string, string> | readonly string[], box: SecretBox): CredentialRecord | null {
+  const fields: Record<string, string> = {};
+  if (Array.isArray(hash)) {
+    for (let i = 0; i + 1 < hash.length; i += 2) fields[hash[i]!] = hash[i + 1]!;
+  } else Object.assign(fields, hash);
+  return decodeRow(FIELD_NAMES.map((name) => fields[name] ?? null), box);
 }

@@ -165,15 +165,14 @@ return 1
 `;
 
 /**
- * Reads many credentials in one reply: a JSON list of HGETALL field/value
- * lists ({} for a missing key). One string parsed by JSON.parse costs the
- * client far less than 30 RESP strings per credential (100,000 credentials:
- * ~1 s instead of ~2.5 s).
- * KEYS: cred keys.
+ * Reads many credentials in one reply: a JSON list with, per key, the HMGET
+ * of the field names in ARGV (false for an absent field). One string for
+ * JSON.parse costs the client far less than ~60 RESP strings per credential.
+ * KEYS: cred keys. ARGV: field names.
  */
 const READ = `
 local out = {}
-for i = 1, #KEYS do out[i] = redis.call('HGETALL', KEYS[i]) end
+for i = 1, #KEYS do out[i] = redis.call('HMGET', KEYS[i], unpack(ARGV)) end
 return cjson.encode(out)
 `;
 
