@@ -66,7 +66,7 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
       activeEvery: Math.max(1, positive("health.activeEvery", h.activeEvery, 10)),
       concurrency: Math.max(1, positive("health.concurrency", h.concurrency, 8)),
     });
-    pool.attach({ health, onClose: () => dispatchers.close() });
+    pool.attach({ health, dispatchers, onClose: () => dispatchers.close() });
     if (ownsStore) pool.attach({ onClose: () => store.close() });
     if (options.keys !== undefined && options.keys.length > 0) await pool.add(options.keys);
     if (options.health !== false) health.start();

@@ -6,12 +6,14 @@
 import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
 import { NotFoundError } from "../errors/index.ts";
+import type { Dispatchers } from "../transport/dispatchers.ts";
 import type { CredentialPatch, EventQuery, Store, UsageQuery, UsageRow } from "../store/types.ts";
 import { makeEvent } from "./audit.ts";
 import { credentialId, newCredentialRecord } from "./credential-record.ts";
 import { parseCredentialInput } from "./credential-input.ts";
 import { NoCredentialError } from "./errors.ts";
 import { FailureWindow } from "./failure-window.ts";
+import { availableAt, isUsable } from "./eligibility.ts";
 import { isAmbiguous, type Outcome } from "./outcome.ts";
 import { planCooldownOver, planForOutcome, planManual, planBudget, type Plan } from "./plan.ts";
 import type { PoolPolicy } from "./policy.ts";
@@ -20,13 +22,15 @@ import { parseRateLimit, type HeaderGetter } from "./ratelimit-headers.ts";
 import { RateWindow } from "./rate-window.ts";
 import type { RetryLimits } from "./retry-policy.ts";
 import { CandidateIndex } from "./selection/candidate-index.ts";
-import type { KeyEntry } from "./selection/key-entry.ts";
+import { holdUntil, type KeyEntry } from "./selection/key-entry.ts";
+import type { NoCandidate } from "./selection/candidate-index.ts";
 import type { StrategyName } from "./selection/strategies.ts";
 import { SharedSequence } from "./shared-sequence.ts";
 import { StateWriter } from "./state-writer.ts";
 import { StatsBuffer } from "./stats-buffer.ts";
 import { attachSync } from "./sync.ts";
-import type { AuditEvent, CredentialInput, CredentialRecord, CredentialView } from "./types.ts";
+import type { AuditEvent, CredentialInput, CredentialKind, CredentialRecord, CredentialView, UsageRecord } from "./types.ts";
+import { UsageWriter } from "./usage-writer.ts";
 import { toView } from "./view.ts";
 import { Waiter } from "./waiter.ts";
 import type { HealthChecker, ProbeResult, RoundOptions } from "./health/checker.ts";
@@ -65,6 +69,10 @@ export interface AcquireRequest {
   signal?: AbortSignal | null;
   /** Absolute time (ms) after which waiting is pointless. */
   deadline: number;
+  /** API keys (default) or web sessions. */
+  kind?: CredentialKind;
+  /** Only this credential (a conversation that must stay on its account). */
+  only?: string;
 }
 
 export interface AddResult {
@@ -92,6 +100,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   readonly index: CandidateIndex;
   readonly #writer: StateWriter;
   readonly #stats: StatsBuffer;
+  readonly #usage: UsageWriter;
   readonly #waiter = new Waiter();
   readonly #runtime = new Map<string, Runtime>();
   readonly #salt: string;
@@ -100,6 +109,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   #closed = false;
   #health: HealthChecker | null = null;
   readonly #closers: (() => Promise<void> | void)[] = [];
+  /** The HTTP transport createPool wired in (the gateway sends through it too). */
+  dispatchers: Dispatchers | null = null;
 
   /**
    * A drop-in `fetch`: `new OpenAI({ apiKey: "pooled", fetch: pool.fetch })`.
@@ -130,6 +141,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       error: (err) => this.#error(err),
     });
     this.#stats = new StatsBuffer(store);
+    this.#usage = new UsageWriter(store);
   }
 
   /** Loads the store's credentials and follows its changes. */
@@ -252,17 +264,28 @@ export class Pool extends EventEmitter<PoolEvents> {
    */
   async acquire(req: AcquireRequest): Promise<Lease | null> {
     const waitLimit = Math.min(req.deadline, Date.now() + this.config.maxWaitMs);
+    const kind = req.kind ?? "api";
     for (;;) {
       if (this.#closed) throw new NoCredentialError({ reason: "empty" });
-      const e = this.index.pick(req.model, req.exclude);
-      if (e !== undefined) return this.#lease(e, req.model);
-      if (req.exclude !== null && req.exclude.size > 0 && this.index.size(req.model) > 0) return null;
       const now = Date.now();
-      const why = this.index.explain(req.model, now);
+      const e = req.only === undefined ? this.index.pick(req.model, req.exclude, now, kind) : this.#only(req.only, req.model, now);
+      if (e !== undefined) return this.#lease(e, req.model);
+      if (req.only === undefined && req.exclude !== null && req.exclude.size > 0 && this.index.size(req.model, kind) > 0) return null;
+      const why = req.only === undefined ? this.index.explain(req.model, now, kind) : this.#explainOnly(req.only, req.model, now);
       const until = why.reason === "cooling" ? why.until : why.reason === "busy" ? now + 250 : Infinity;
       if (until > waitLimit) throw new NoCredentialError(why, now);
       await this.#waiter.wait(until - now, req.signal);
     }
+  }
+
+  /** Records metered usage; when the store is down it is kept and retried (never counted twice). */
+  recordUsage(records: readonly UsageRecord[]): Promise<{ queued: boolean }> {
+    return this.#usage.write(records);
+  }
+
+  /** Writes waiting for the store (state changes, usage): what the figures of a store outage show. */
+  get backlog(): { stateWrites: number; usageRecords: number; dropped: number } {
+    return { stateWrites: this.#writer.queued, usageRecords: this.#usage.queued, dropped: this.#writer.dropped + this.#usage.dropped };
   }
 
   /** Hands a credential back with what happened; returns the plan taken, if any. */
@@ -314,8 +337,9 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   /** Wiring done by createPool: the health checker and what to close with the pool. */
-  attach(parts: { health?: HealthChecker; onClose?: () => Promise<void> | void }): void {
+  attach(parts: { health?: HealthChecker; dispatchers?: Dispatchers; onClose?: () => Promise<void> | void }): void {
     if (parts.health !== undefined) this.#health = parts.health;
+    if (parts.dispatchers !== undefined) this.dispatchers = parts.dispatchers;
     if (parts.onClose !== undefined) this.#closers.push(parts.onClose);
   }
 
@@ -335,8 +359,10 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.#unsubscribe();
     this.#waiter.notify();
     await this.#writer.flush().catch(() => {});
+    await this.#usage.flush();
     this.#health?.stop();
     this.#writer.close();
+    this.#usage.close();
     await this.#stats.close();
     for (const close of this.#closers) await close();
   }
@@ -352,6 +378,25 @@ export class Pool extends EventEmitter<PoolEvents> {
       if (rt.rpm.total(now) >= e.record.rpm) this.index.hold(e, "*", rt.rpm.freeAt(now, e.record.rpm - 1));
     }
     return { entry: e, record: e.record, model, released: false };
+  }
+
+  #only(id: string, model: string | null, now: number): KeyEntry | undefined {
+    const e = this.index.entries.get(id);
+    if (e === undefined) throw new NotFoundError("credential", id);
+    const r = e.record;
+    if (!isUsable(r, model, now) || holdUntil(e, model) > now) return undefined;
+    return r.maxInFlight !== null && e.inFlight >= r.maxInFlight ? undefined : e;
+  }
+
+  #explainOnly(id: string, model: string | null, now: number): NoCandidate {
+    const e = this.index.entries.get(id);
+    if (e === undefined) return { reason: "empty" };
+    const r = e.record;
+    if (r.state !== "active" && r.state !== "cooling") return { reason: "unusable", states: { [r.state]: 1 } };
+    const at = Math.max(availableAt(r, model), holdUntil(e, model));
+    if (at > now) return { reason: "cooling", until: at };
+    if (model !== null && !isUsable(r, model, now)) return { reason: "model_not_served", model };
+    return { reason: "busy" };
   }
 
   #rt(r: CredentialRecord): Runtime {

@@ -8,7 +8,7 @@
  * Time-based blocks (cooldowns, holds) end through a wake queue.
  */
 import { availableAt, keyWideBlock, modelBlock } from "../eligibility.ts";
-import type { CredentialRecord, CredentialState } from "../types.ts";
+import type { CredentialKind, CredentialRecord, CredentialState } from "../types.ts";
 import type { CandidateSet } from "./candidate-set.ts";
 import { estimateHeadroom } from "./headroom.ts";
 import { holdUntil, newKeyEntry, type KeyEntry } from "./key-entry.ts";
@@ -19,6 +19,8 @@ const MAX_SETS = 64;
 
 interface Slot {
   set: CandidateSet;
+  /** API keys and web sessions never stand in for each other. */
+  kind: CredentialKind;
   /** null for ANY. */
   model: string | null;
   open: boolean;
@@ -54,8 +56,6 @@ export class CandidateIndex {
   constructor(opts: IndexOptions) {
     this.#opts = opts;
     this.#loadAware = tracksLoad(opts.strategy);
-    this.#slots.set("\u0000any", this.#newSlot(null, false));
-    this.#slots.set("\u0000open", this.#newSlot(null, true));
   }
 
   get strategy(): StrategyName {
@@ -88,9 +88,9 @@ export class CandidateIndex {
     this.refresh(e);
   }
 
-  pick(model: string | null, exclude: ReadonlySet<string> | null, now: number = this.#opts.deps.now()): KeyEntry | undefined {
+  pick(model: string | null, exclude: ReadonlySet<string> | null, now: number = this.#opts.deps.now(), kind: CredentialKind = "api"): KeyEntry | undefined {
     this.tick(now);
-    const slot = this.#slotFor(model);
+    const slot = this.#slotFor(model, kind);
     slot.usedAt = now;
     for (let drift = 0; drift < 4; drift++) {
       const e = slot.set.pick(exclude);
@@ -150,12 +150,12 @@ export class CandidateIndex {
     return this.#wake.peek();
   }
 
-  size(model: string | null): number {
-    return this.#slotFor(model).set.size;
+  size(model: string | null, kind: CredentialKind = "api"): number {
+    return this.#slotFor(model, kind).set.size;
   }
 
   /** Why no key can serve `model` now. O(n): only on the failure path. */
-  explain(model: string | null, now: number = this.#opts.deps.now()): NoCandidate {
+  explain(model: string | null, now: number = this.#opts.deps.now(), kind: CredentialKind = "api"): NoCandidate {
     if (this.entries.size === 0) return { reason: "empty" };
     let serves = 0;
     let until = Infinity;
@@ -163,6 +163,7 @@ export class CandidateIndex {
     const states: Partial<Record<CredentialState, number>> = {};
     for (const e of this.entries.values()) {
       const r = e.record;
+      if (r.kind !== kind) continue;
       if (model !== null && (modelBlock(r, model, Infinity) === "model_not_allowed" || r.missingModels.includes(model))) continue;
       serves++;
       states[r.state] = (states[r.state] ?? 0) + 1;
@@ -177,30 +178,34 @@ export class CandidateIndex {
     return { reason: "unusable", states };
   }
 
-  #newSlot(model: string | null, open: boolean): Slot {
-    return { set: createCandidateSet(this.#opts.strategy, model, this.#opts.deps), model, open, usedAt: 0 };
-  }
-
-  #slotFor(model: string | null): Slot {
-    if (model === null) return this.#slots.get("\u0000any")!;
-    const key = `m:${model}`;
-    let slot = this.#slots.get(key);
-    if (slot !== undefined) return slot;
-    // Headroom is per model, so each model gets its own order; other strategies share
-    // the OPEN set for models no key says anything about. Sets are capped: model names
-    // come from clients.
-    const own = this.#mentioned.has(model) || (this.#opts.strategy === "headroom" && this.#slots.size < MAX_SETS);
-    if (!own) return this.#slots.get("\u0000open")!;
-    slot = this.#newSlot(model, false);
+  #newSlot(kind: CredentialKind, model: string | null, open: boolean, key: string): Slot {
+    const slot: Slot = { set: createCandidateSet(this.#opts.strategy, model, this.#opts.deps), kind, model, open, usedAt: 0 };
     this.#slots.set(key, slot);
     const now = this.#opts.deps.now();
     for (const e of this.entries.values()) if (this.#eligible(e, slot, now)) slot.set.add(e);
     return slot;
   }
 
+  #base(kind: CredentialKind, open: boolean): Slot {
+    const key = `${kind}\u0000${open ? "open" : "any"}`;
+    return this.#slots.get(key) ?? this.#newSlot(kind, null, open, key);
+  }
+
+  #slotFor(model: string | null, kind: CredentialKind): Slot {
+    if (model === null) return this.#base(kind, false);
+    const key = `${kind}\u0000m:${model}`;
+    const slot = this.#slots.get(key);
+    if (slot !== undefined) return slot;
+    // Headroom is per model, so each model gets its own order; other strategies share
+    // the OPEN set for models no key says anything about. Sets are capped: model names
+    // come from clients.
+    const own = this.#mentioned.has(model) || (this.#opts.strategy === "headroom" && this.#slots.size < MAX_SETS);
+    return own ? this.#newSlot(kind, model, false, key) : this.#base(kind, true);
+  }
+
   #eligible(e: KeyEntry, slot: Slot, now: number): boolean {
     const r = e.record;
-    if (keyWideBlock(r, now) !== null) return false;
+    if (r.kind !== slot.kind || keyWideBlock(r, now) !== null) return false;
     if (r.maxInFlight !== null && e.inFlight >= r.maxInFlight) return false;
     if (holdUntil(e, slot.open ? null : slot.model) > now) return false;
     if (slot.open) return r.models === null;
@@ -229,7 +234,7 @@ export class CandidateIndex {
     this.#lastSweep = now;
     const idle = this.#opts.idleSetMs ?? 600_000;
     for (const [key, slot] of this.#slots) {
-      if (key.startsWith("m:") && now - slot.usedAt > idle) this.#slots.delete(key);
+      if (slot.model !== null && now - slot.usedAt > idle) this.#slots.delete(key);
     }
   }
 }
