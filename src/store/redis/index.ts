@@ -8,11 +8,13 @@
 import type { Store } from "../types.ts";
 import { redisChangeFeed } from "./change-feed.ts";
 import { parseRedisUrl, RedisLink } from "./connection.ts";
+import { redisConversationRepo } from "./conversations.ts";
 import { redisCredentialRepo } from "./credentials.ts";
 import { redisEventRepo } from "./events.ts";
 import { redisCounterRepo, redisLeaseRepo, redisMetaRepo } from "./misc.ts";
 import { makeContext, resolveSettings, type RedisStoreOptions } from "./options.ts";
 import { defineScripts } from "./scripts.ts";
+import { redisTokenRepo } from "./tokens.ts";
 import { redisUsageRepo } from "./usage.ts";
 
 export type { RedisStoreOptions } from "./options.ts";
@@ -44,6 +46,8 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
     counters: redisCounterRepo(ctx),
     meta: redisMetaRepo(ctx),
     changes: { subscribe: (listener) => feed.subscribe(listener) },
+    tokens: redisTokenRepo(ctx),
+    conversations: redisConversationRepo(ctx),
     async ping() {
       await link.run("ping", (redis) => redis.ping());
     },

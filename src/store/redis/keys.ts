@@ -14,6 +14,17 @@
  *   {p}counter:{name}      string   a shared counter
  *   {p}meta                hash     store-wide settings (e.g. the fingerprint salt)
  *   {p}changes             channel  the change feed (JSON `Change` messages)
+ *   {p}token:{id}          hash     a client token (JSON per field, see json-hash.ts)
+ *   {p}tokens              zset     token ids by createdAt
+ *   {p}tokens:by-hash      hash     token hash -> token id
+ *   {p}conv:{id}           hash     a conversation (JSON per field)
+ *   {p}convs               zset     conversation ids by updatedAt
+ *   {p}convs:client:{id}   zset     one client's conversation ids by updatedAt
+ *   {p}convs:current       hash     client id -> its current conversation id
+ *   {p}msg:{id}            hash     a chat message: json, parent (absent for a first message)
+ *
+ * chat-scripts.ts spells `token:`, `convs:client:` and `msg:` itself (keys it
+ * finds inside a script); keep them in step with these.
  */
 import type { AuditKind } from "../../pool/types.ts";
 
@@ -33,6 +44,14 @@ export interface KeyLayout {
   counter(name: string): string;
   readonly meta: string;
   readonly changes: string;
+  token(id: string): string;
+  readonly tokens: string;
+  readonly tokensByHash: string;
+  conv(id: string): string;
+  readonly convs: string;
+  convsByClient(clientId: string): string;
+  readonly currentConv: string;
+  message(id: string): string;
 }
 
 export function keyLayout(prefix: string = DEFAULT_PREFIX): KeyLayout {
@@ -50,5 +69,13 @@ export function keyLayout(prefix: string = DEFAULT_PREFIX): KeyLayout {
     counter: (name) => `${prefix}counter:${name}`,
     meta: `${prefix}meta`,
     changes: `${prefix}changes`,
+    token: (id) => `${prefix}token:${id}`,
+    tokens: `${prefix}tokens`,
+    tokensByHash: `${prefix}tokens:by-hash`,
+    conv: (id) => `${prefix}conv:${id}`,
+    convs: `${prefix}convs`,
+    convsByClient: (clientId) => `${prefix}convs:client:${clientId}`,
+    currentConv: `${prefix}convs:current`,
+    message: (id) => `${prefix}msg:${id}`,
   };
 }

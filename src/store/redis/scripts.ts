@@ -7,6 +7,7 @@
  * sets; a set is trimmed to its newest `cap` members after each write.
  */
 import type { ChainableCommander, Redis } from "ioredis";
+import { CONV_WRITE, MESSAGE_CHAIN, TOKEN_BY_HASH, TOKEN_CREATE, TOKEN_REVOKE, TOKEN_USAGE } from "./chat-scripts.ts";
 
 const EVENT_HELPERS = `
 local function trim(key, cap)
@@ -202,6 +203,12 @@ const SCRIPTS = {
   kpUsage: USAGE,
   kpLeaseAcquire: LEASE_ACQUIRE,
   kpLeaseRelease: LEASE_RELEASE,
+  kpTokenCreate: TOKEN_CREATE,
+  kpTokenByHash: TOKEN_BY_HASH,
+  kpTokenRevoke: TOKEN_REVOKE,
+  kpTokenUsage: TOKEN_USAGE,
+  kpConvWrite: CONV_WRITE,
+  kpMessageChain: MESSAGE_CHAIN,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
