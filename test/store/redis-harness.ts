@@ -13,7 +13,9 @@ export const redisUrl = (db: number): string => `${REDIS_BASE}/${db}`;
 
 /** A raw client for assertions and cleanup (not the store's own connection). */
 export function rawClient(url: string): Redis {
-  return new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy: () => null });
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy: () => null });
+  client.on("error", () => undefined); // failures reach the caller through the command's promise
+  return client;
 }
 
 /** Throws a clear error when the test Redis does not answer. */

@@ -70,6 +70,9 @@ export class RedisLink {
       maxRetriesPerRequest: 0,
       commandTimeout: options.commandTimeoutMs,
       connectTimeout: options.commandTimeoutMs,
+      // How long disconnect() waits for a socket to close before destroying it. ioredis arms this
+      // timer even for a socket that never connected, and it keeps the process alive: keep it short.
+      disconnectTimeout: 200,
       retryStrategy,
     };
     this.redis = new Redis(redisOptions);
