@@ -59,10 +59,13 @@ describe("redis store: scale", () => {
     const large = await roundTrip(store, 100_000, 200_000);
     t.diagnostic(`10,000 keys: ${fmt(small)}`);
     t.diagnostic(`100,000 keys: ${fmt(large)}`);
+    const total = (x: Timings): number => x.insert + x.list + x.remove;
+    const ratio = total(large) / total(small);
+    t.diagnostic(`100k/10k: all steps ${ratio.toFixed(1)}x; ${(["insert", "list", "remove"] as const).map((s) => `${s} ${(large[s] / small[s]).toFixed(1)}x`).join(", ")} (linear is 10x)`);
+    assert.ok(ratio < 20, `100,000 keys took ${ratio.toFixed(1)}x the time of 10,000`);
+    // One step alone is noisier (a short 10k step, a busy shared Redis); a quadratic step would be ~100x.
     for (const step of ["insert", "list", "remove"] as const) {
-      const ratio = large[step] / small[step];
-      t.diagnostic(`${step}: 100k/10k = ${ratio.toFixed(1)}x`);
-      assert.ok(ratio < 20, `${step} of 100,000 took ${ratio.toFixed(1)}x the time of 10,000 (linear is 10x)`);
+      assert.ok(large[step] / small[step] < 35, `${step} of 100,000 took ${(large[step] / small[step]).toFixed(1)}x the time of 10,000`);
     }
   });
 });

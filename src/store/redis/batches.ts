@@ -25,6 +25,22 @@ export async function eachBatch<T, R>(batches: readonly T[], work: (batch: T) =>
   return results;
 }
 
+/** Runs tasks as they come, at most `inFlight` at a time (work can start before all of it is known). */
+export function limiter(inFlight = IN_FLIGHT): <R>(task: () => Promise<R>) => Promise<R> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running >= inFlight) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
 /** Executes a pipeline; the first failed command fails the whole batch. */
 export async function execPipeline(pipeline: ChainableCommander): Promise<unknown[]> {
   const replies = await pipeline.exec();

@@ -4,6 +4,7 @@
  * after `commandTimeoutMs` at most; the connection keeps reconnecting in the
  * background and serves again as soon as Redis is back.
  */
+import { isIP } from "node:net";
 import { Redis, type RedisOptions } from "ioredis";
 import { ConfigError } from "../../errors/config-error.ts";
 import { KeypoolError } from "../../errors/keypool-error.ts";
@@ -37,7 +38,8 @@ export function parseRedisUrl(url: string): Endpoint {
   const options: ConnectOptions = { host, port, db };
   if (parsed.username !== "") options.username = decodeURIComponent(parsed.username);
   if (parsed.password !== "") options.password = decodeURIComponent(parsed.password);
-  if (parsed.protocol === "rediss:") options.tls = { servername: host };
+  // SNI takes a host name only; for an IP address the certificate is checked against the IP.
+  if (parsed.protocol === "rediss:") options.tls = isIP(host) === 0 ? { servername: host } : {};
   return { options, where: `${parsed.protocol}//${parsed.host}/${db}` };
 }
 
@@ -62,7 +64,8 @@ export class RedisLink {
     const redisOptions: ConnectOptions & { replyMapping: "legacy" } = {
       ...endpoint.options,
       replyMapping: "legacy",
-      connectionName: options.name,
+      // CLIENT SETNAME refuses spaces and odd characters; a bad name would fail every connect.
+      connectionName: options.name.replace(/[^\w.:@-]/g, "_"),
       lazyConnect: true,
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,

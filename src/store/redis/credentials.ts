@@ -5,7 +5,8 @@
  */
 import type { CredentialRecord } from "../../pool/types.ts";
 import type { CredentialPatch, CredentialRepo, InsertItem, StatsDelta, UpdateOptions } from "../types.ts";
-import { chunk, eachBatch, execPipeline } from "./batches.ts";
+import type { Redis } from "ioredis";
+import { chunk, eachBatch, execPipeline, limiter } from "./batches.ts";
 import { eventIndexKeys, eventMember } from "./events.ts";
 import { decodeHash, decodeRow, encodePatch, encodeRecord, FIELD_NAMES, type StoredValue } from "./hash-codec.ts";
 import type { StoreContext } from "./options.ts";
@@ -13,43 +14,52 @@ import { queueScript, runScript } from "./scripts.ts";
 
 /** Records per insert/remove script: one atomic step of some milliseconds, one change message. */
 const WRITE_BATCH = 1000;
-/** Ids per SSCAN step and per pipeline of HGETALLs. */
+/** Credentials per read script. */
 const READ_BATCH = 1000;
+/** Ids per SSCAN step. */
+const SCAN_COUNT = 5000;
 
 export function redisCredentialRepo(ctx: StoreContext): CredentialRepo {
   const { link, keys, settings } = ctx;
   const box = settings.secretBox;
 
+  /** One script call: up to READ_BATCH credentials, missing ones skipped. */
+  const readBatch = async (redis: Redis, ids: readonly string[]): Promise<CredentialRecord[]> => {
+    const reply = await runScript(redis, "kpRead", ids.map((id) => keys.cred(id)), FIELD_NAMES);
+    const rows = JSON.parse(String(reply)) as StoredValue[][];
+    const out: CredentialRecord[] = [];
+    for (const row of rows) {
+      const record = decodeRow(row, box);
+      if (record !== null) out.push(record);
+    }
+    return out;
+  };
+
   const readMany = (ids: readonly string[]): Promise<CredentialRecord[]> =>
-    link.run("credentials.read", async (redis) => {
-      const batches = await eachBatch(chunk(ids, READ_BATCH), async (batch) => {
-        const reply = await runScript(redis, "kpRead", batch.map((id) => keys.cred(id)), FIELD_NAMES);
-        const rows = JSON.parse(String(reply)) as StoredValue[][];
-        const out: CredentialRecord[] = [];
-        for (const row of rows) {
-          const record = decodeRow(row, box);
-          if (record !== null) out.push(record);
-        }
-        return out;
-      });
-      return batches.flat();
-    });
+    link.run("credentials.read", async (redis) => (await eachBatch(chunk(ids, READ_BATCH), (batch) => readBatch(redis, batch))).flat());
 
   return {
-    async list() {
-      // SSCAN keeps Redis responsive for other instances while 100,000 ids stream out.
-      const ids = await link.run("credentials.list", async (redis) => {
+    list: () =>
+      // SSCAN keeps Redis responsive for other instances while 100,000 ids stream
+      // out; each page's credentials are read while the scan goes on.
+      link.run("credentials.list", async (redis) => {
         const seen = new Set<string>();
+        const reads: Promise<CredentialRecord[]>[] = [];
+        const limit = limiter();
         let cursor = "0";
         do {
-          const [next, page] = await redis.sscan(keys.ids, cursor, "COUNT", READ_BATCH);
-          for (const id of page) seen.add(id);
+          const [next, page] = await redis.sscan(keys.ids, cursor, "COUNT", SCAN_COUNT);
+          const fresh = page.filter((id) => !seen.has(id)); // SSCAN may repeat an id
+          for (const id of fresh) seen.add(id);
+          for (const batch of chunk(fresh, READ_BATCH)) {
+            const read = limit(() => readBatch(redis, batch));
+            read.catch(() => undefined); // handled below by Promise.all; not "unhandled" while the scan goes on
+            reads.push(read);
+          }
           cursor = next;
         } while (cursor !== "0");
-        return [...seen];
-      });
-      return readMany(ids);
-    },
+        return (await Promise.all(reads)).flat();
+      }),
 
     async get(id) {
       const [record] = await readMany([id]);
