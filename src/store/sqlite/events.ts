@@ -3,19 +3,22 @@ import type { SQLInputValue } from "node:sqlite";
 import type { AuditEvent, AuditKind, CredentialState, Evidence } from "../../pool/types.ts";
 import type { EventQuery, EventRepo } from "../types.ts";
 import { inChunks, type Connection } from "./connection.ts";
+import { NUM_OF_ID, numberFor } from "./credential-numbers.ts";
 import type { Row } from "./rows.ts";
 
 const DEFAULT_LIMIT = 100;
 
 const INSERT_EVENT_SQL = `INSERT OR IGNORE INTO events
-  (id, time, credential_id, fingerprint, kind, from_state, to_state, reason, evidence, instance)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  (id, time, credential_num, credential_id, fingerprint, kind, from_state, to_state, reason, evidence, instance)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-/** Writes one event; call inside the transaction of the change it records. Replaying an id is a no-op. */
-export function insertEvent(conn: Connection, e: AuditEvent): void {
-  conn
-    .prepare(INSERT_EVENT_SQL)
-    .run(e.id, e.time, e.credentialId, e.fingerprint, e.kind, e.from, e.to, e.reason, e.evidence === null ? null : JSON.stringify(e.evidence), e.instance);
+/**
+ * Writes one event; call inside the write transaction of the change it records, with the
+ * credential's number when the caller has it. Replaying an event id is a no-op.
+ */
+export function insertEvent(conn: Connection, e: AuditEvent, num: number = numberFor(conn, e.credentialId)): void {
+  const evidence = e.evidence === null ? null : JSON.stringify(e.evidence);
+  conn.prepare(INSERT_EVENT_SQL).run(e.id, e.time, num, e.credentialId, e.fingerprint, e.kind, e.from, e.to, e.reason, evidence, e.instance);
 }
 
 function rowToEvent(row: Row): AuditEvent {
@@ -45,9 +48,9 @@ export function sqliteEventRepo(conn: Connection): EventRepo {
     async query(q: EventQuery = {}) {
       const where: string[] = [];
       const params: SQLInputValue[] = [];
-      // Each filter walks an index in id order: (credential_id, id), (kind, id) or the primary key.
+      // Each filter walks an index in id order: (credential_num, id), (kind, id) or the primary key.
       if (q.credentialId !== undefined) {
-        where.push("credential_id = ?");
+        where.push(`credential_num = ${NUM_OF_ID}`);
         params.push(q.credentialId);
       }
       if (q.kind !== undefined) {

@@ -8,10 +8,12 @@ import { StoreError } from "../store-error.ts";
 import type { Store } from "../types.ts";
 import { SqliteChangeFeed } from "./change-feed.ts";
 import { Connection, DEFAULT_BUSY_TIMEOUT_MS } from "./connection.ts";
+import { sqliteConversationRepo } from "./conversations.ts";
 import { sqliteCredentialRepo } from "./credentials.ts";
 import { sqliteEventRepo } from "./events.ts";
 import { migrate } from "./migrate.ts";
 import { sqliteCounterRepo, sqliteLeaseRepo, sqliteMetaRepo } from "./misc.ts";
+import { sqliteTokenRepo } from "./tokens.ts";
 import { pruneUsageSeen, sqliteUsageRepo } from "./usage.ts";
 
 export { LATEST_VERSION as SQLITE_SCHEMA_VERSION } from "./migrations.ts";
@@ -72,6 +74,8 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     changes: {
       subscribe: (listener) => feed.subscribe(listener),
     },
+    tokens: sqliteTokenRepo(conn),
+    conversations: sqliteConversationRepo(conn),
     async ping() {
       conn.run("ping", () => conn.prepare("SELECT 1").get());
     },

@@ -59,11 +59,12 @@ function encode<K extends keyof CredentialRecord>(field: K, value: CredentialRec
   return (COLUMNS[field] as Column<K>).encode(value, box);
 }
 
+/** Takes the credential's number, then `recordValues`; a number already in use is left as it is. */
 export const INSERT_CREDENTIAL_SQL =
-  `INSERT INTO credentials (${FIELDS.map((f) => COLUMNS[f].name).join(", ")}) ` +
-  `VALUES (${FIELDS.map(() => "?").join(", ")}) ON CONFLICT (id) DO NOTHING`;
+  `INSERT INTO credentials (num, ${FIELDS.map((f) => COLUMNS[f].name).join(", ")}) ` +
+  `VALUES (?, ${FIELDS.map(() => "?").join(", ")}) ON CONFLICT (num) DO NOTHING`;
 
-/** Values for INSERT_CREDENTIAL_SQL. */
+/** Every field's value, in INSERT_CREDENTIAL_SQL's order. */
 export function recordValues(record: CredentialRecord, box: SecretBox): SQLInputValue[] {
   return FIELDS.map((f) => encode(f, record[f], box));
 }
@@ -107,6 +108,7 @@ function parsed<T>(source: string): T {
   return JSON.parse(source) as T;
 }
 
+/** A `credentials` row (the `num` column aside) as a record, opening the sealed fields. */
 export function rowToRecord(row: Row, box: SecretBox): CredentialRecord {
   const models = textOrNull(row, "models");
   return {
