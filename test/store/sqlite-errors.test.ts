@@ -1,0 +1,60 @@
+/** Bad paths fail with a StoreError that says what is wrong. */
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
+import { after, describe, it } from "node:test";
+import { openSqliteStore } from "../../src/store/sqlite/index.ts";
+import { fakeKey, insertItem, record } from "../helpers/records.ts";
+import { tempDir } from "./sqlite-temp.ts";
+
+const storeError = (pattern: RegExp) => (err: Error & { code?: string }) => {
+  assert.equal(err.name, "StoreError");
+  assert.equal(err.code, "KP_STORE");
+  assert.match(err.message, pattern);
+  return true;
+};
+
+describe("sqlite store: bad paths", () => {
+  const tmp = tempDir();
+  after(() => tmp.remove());
+
+  it("a directory", async () => {
+    const dir = tmp.file("a-directory");
+    mkdirSync(dir);
+    await assert.rejects(openSqliteStore(dir), storeError(/is a directory, not a database file/));
+  });
+
+  it("a file that is not a database", async () => {
+    const path = tmp.file("notes.txt");
+    writeFileSync(path, "these are my notes, not a database\n".repeat(50));
+    await assert.rejects(openSqliteStore(path), storeError(/notes\.txt is not a SQLite database/));
+  });
+
+  it("a path under a file (its directory cannot be created)", async () => {
+    const file = tmp.file("plain-file");
+    writeFileSync(file, "x");
+    await assert.rejects(openSqliteStore(`${file}/sub/keypool.db`), storeError(/cannot create its directory/));
+  });
+
+  it("a file another process holds the write lock on: reads go on, writes fail as locked", async () => {
+    const path = tmp.file("locked.db");
+    const store = await openSqliteStore(path, { busyTimeoutMs: 100 });
+    const r = record(fakeKey(1));
+    await store.credentials.insertMany([insertItem(r)]);
+    const other = new DatabaseSync(path);
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      assert.equal((await store.credentials.get(r.id))?.id, r.id, "WAL: a writer does not block readers");
+      await assert.rejects(store.credentials.update(r.id, { state: "disabled" }), storeError(/locked by another process: update credential waited 100 ms/));
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+    assert.equal((await store.credentials.update(r.id, { state: "disabled" }))?.state, "disabled", "works again once the lock is gone");
+    await store.close();
+  });
+
+  it("a pollMs that is not a positive number", async () => {
+    await assert.rejects(openSqliteStore(":memory:", { pollMs: 0 }), storeError(/pollMs/));
+  });
+});
