@@ -58,9 +58,11 @@ export class RedisLink {
   readonly where: string;
   #lastError: Error | null = null;
   #gate: (() => Promise<void> | null) | null = null;
+  readonly #timeoutMs: number;
 
   constructor(endpoint: Endpoint, options: LinkOptions) {
     this.where = endpoint.where;
+    this.#timeoutMs = options.commandTimeoutMs;
     const redisOptions: ConnectOptions & { replyMapping: "legacy" } = {
       ...endpoint.options,
       replyMapping: "legacy",
@@ -131,6 +133,13 @@ export class RedisLink {
 
   failure(what: string, err: unknown): StoreError {
     if (KeypoolError.is(err)) return err instanceof StoreError ? err : new StoreError(`${what}: ${err.message}`, err);
+    if (err instanceof Error && err.message === "Command timed out" && this.ready) {
+      // A connection that stops answering (a frozen server, a silent network drop) is dropped
+      // and dialled again, so the next calls fail at once instead of each waiting out the timeout.
+      this.#lastError = new Error(`no answer within ${this.#timeoutMs} ms`);
+      this.redis.disconnect(true);
+      return new StoreError(`redis at ${this.where} did not answer within ${this.#timeoutMs} ms; ${what} may or may not have been done`, err);
+    }
     if (!this.ready) return this.unreachable(what, err);
     const message = err instanceof Error ? err.message : String(err);
     return new StoreError(`redis ${what} failed at ${this.where}: ${message}`, err);
