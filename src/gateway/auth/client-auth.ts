@@ -1,0 +1,179 @@
+/**
+ * Who may call `/v1/*`. A token is looked up by its sha256 hash, then the
+ * hashes are compared in constant time. Lookups are cached briefly (a store
+ * round trip per request would cost throughput): an entry older than
+ * `refreshMs` is refreshed in the background, one older than `maxAgeMs` is
+ * refreshed before use, so a revoke made on any instance holds within ~1 s.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { ClientToken, Store } from "../../store/types.ts";
+import { AuthError, ForbiddenError, TokenLimitError } from "../errors.ts";
+import { RateRing } from "./rate-ring.ts";
+
+interface Entry {
+  /** null: no such token (negative cache, so guessing costs no store trips). */
+  token: ClientToken | null;
+  hash: Buffer;
+  at: number;
+  refreshing: Promise<Entry> | null;
+  rate: RateRing | null;
+}
+
+export interface ClientAuthOptions {
+  /** The gateway listens on loopback only: with no token in the store, `/v1/*` is open. */
+  loopbackOnly: boolean;
+  refreshMs?: number;
+  maxAgeMs?: number;
+  /** Most cached lookups (unknown tokens included). */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+/** The caller of one request: a token, or the open mode's anonymous local caller. */
+export type Caller = Entry | null;
+
+export class ClientAuth {
+  readonly #store: Store;
+  readonly #loopbackOnly: boolean;
+  readonly #refreshMs: number;
+  readonly #maxAgeMs: number;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  readonly #cache = new Map<string, Entry>();
+  /** Whether the store holds any token (revoked ones too); once true, it stays true. */
+  #anyToken = false;
+  #anyCheckedAt = -Infinity;
+  #anyChecking: Promise<boolean> | null = null;
+
+  constructor(store: Store, opts: ClientAuthOptions) {
+    this.#store = store;
+    this.#loopbackOnly = opts.loopbackOnly;
+    this.#refreshMs = opts.refreshMs ?? 500;
+    this.#maxAgeMs = opts.maxAgeMs ?? 1000;
+    this.#maxEntries = opts.maxEntries ?? 10_000;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** True while `/v1/*` needs no token (loopback only and no token in the store). */
+  async isOpen(): Promise<boolean> {
+    if (!this.#loopbackOnly || this.#anyToken) return false;
+    if (this.#now() - this.#anyCheckedAt > this.#maxAgeMs) await this.#checkAny();
+    return !this.#anyToken;
+  }
+
+  /** Called when this process created a token: open mode ends at once. */
+  tokenCreated(): void {
+    this.#anyToken = true;
+  }
+
+  /** Forgets cached lookups (after a revoke through this instance). */
+  invalidate(): void {
+    this.#cache.clear();
+  }
+
+  /**
+   * The caller of a request: null in open mode; otherwise its token entry,
+   * or an AuthError (401) for a missing, unknown, expired or revoked token.
+   */
+  async authenticate(authorization: string | undefined): Promise<Caller> {
+    const raw = bearer(authorization);
+    if (!this.#anyToken && (await this.isOpen())) return null;
+    if (raw === null) throw new AuthError("KP_TOKEN_MISSING", "missing client token: send Authorization: Bearer <token> (create one with keypool tokens add --name NAME)");
+    const digest = createHash("sha256").update(raw).digest();
+    const hex = digest.toString("hex");
+    const now = this.#now();
+    let entry = this.#cache.get(hex);
+    if (entry === undefined) entry = await this.#load(hex, digest);
+    else if (now - entry.at > this.#maxAgeMs) entry = await this.#refresh(entry, hex);
+    else if (now - entry.at > this.#refreshMs) void this.#refresh(entry, hex).catch(() => {});
+    const t = entry.token;
+    if (t === null || !timingSafeEqual(entry.hash, digest)) throw new AuthError("KP_TOKEN_INVALID", "invalid client token");
+    if (t.revokedAt !== null) throw new AuthError("KP_TOKEN_REVOKED", `client token ${t.id} (${t.name}) was revoked`);
+    if (t.expiresAt !== null && t.expiresAt <= now) throw new AuthError("KP_TOKEN_EXPIRED", `client token ${t.id} (${t.name}) expired at ${new Date(t.expiresAt).toISOString()}`);
+    return entry;
+  }
+
+  /** Rate, quota and model checks for one request; throws the 429/403 to answer. */
+  admit(caller: Caller, model: string | null): void {
+    if (caller === null) return;
+    const t = caller.token!;
+    if (model !== null && t.models !== null && !t.models.includes(model)) {
+      throw new ForbiddenError("KP_MODEL_NOT_ALLOWED", `client token ${t.id} (${t.name}) may not use model ${model} (allowed: ${t.models.join(", ")})`, "model");
+    }
+    if (t.quotaTokens !== null && t.usedTokens >= t.quotaTokens) {
+      throw new TokenLimitError("KP_TOKEN_QUOTA_EXCEEDED", `client token ${t.id} (${t.name}) has used ${t.usedTokens} of its quota of ${t.quotaTokens} tokens`);
+    }
+    if (t.rpm !== null) {
+      caller.rate ??= new RateRing();
+      const wait = caller.rate.take(t.rpm, this.#now());
+      if (wait > 0) throw new TokenLimitError("KP_TOKEN_RATE_LIMITED", `client token ${t.id} (${t.name}) is over its limit of ${t.rpm} requests per minute; retry in ${wait}s`, wait);
+    }
+  }
+
+  /** Whether the caller may see `model` (for `/v1/models` listings). */
+  allows(caller: Caller, model: string): boolean {
+    return caller === null || caller.token!.models === null || caller.token!.models.includes(model);
+  }
+
+  /** Charges metered tokens to the caller's token; resolves once stored. */
+  async charge(caller: Caller, tokens: number, at: number): Promise<void> {
+    if (caller === null || tokens <= 0) return;
+    const t = caller.token!;
+    t.usedTokens += tokens; // seen at once by this instance's next admit
+    const total = await this.#store.tokens.addUsage(t.id, tokens, at);
+    if (total !== null && total > t.usedTokens) t.usedTokens = total;
+    t.lastUsedAt = at;
+  }
+
+  async #checkAny(): Promise<boolean> {
+    this.#anyChecking ??= this.#store.tokens
+      .list()
+      .then((list) => {
+        if (list.length > 0) this.#anyToken = true;
+        this.#anyCheckedAt = this.#now();
+        return this.#anyToken;
+      })
+      .finally(() => {
+        this.#anyChecking = null;
+      });
+    return this.#anyChecking;
+  }
+
+  async #load(hex: string, digest: Buffer): Promise<Entry> {
+    const token = await this.#store.tokens.findByHash(hex);
+    if (token !== null) this.#anyToken = true;
+    const entry: Entry = { token, hash: token === null ? digest : Buffer.from(token.hash, "hex"), at: this.#now(), refreshing: null, rate: null };
+    if (this.#cache.size >= this.#maxEntries) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(hex, entry);
+    return entry;
+  }
+
+  #refresh(entry: Entry, hex: string): Promise<Entry> {
+    entry.refreshing ??= this.#store.tokens
+      .findByHash(hex)
+      .then((token) => {
+        if (token === null) entry.token = null;
+        else if (entry.token === null) {
+          entry.token = token;
+          entry.hash = Buffer.from(token.hash, "hex");
+        } else {
+          // Keep local charges not yet seen in the store's total.
+          token.usedTokens = Math.max(token.usedTokens, entry.token.usedTokens);
+          entry.token = token;
+        }
+        entry.at = this.#now();
+        return entry;
+      })
+      .finally(() => {
+        entry.refreshing = null;
+      });
+    return entry.refreshing;
+  }
+}
+
+function bearer(header: string | undefined): string | null {
+  if (header === undefined || header.length < 8) return null;
+  if (header.charCodeAt(6) !== 32 || header.slice(0, 6).toLowerCase() !== "bearer") return null;
+  const v = header.slice(7).trim();
+  return v === "" ? null : v;
+}

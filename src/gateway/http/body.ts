@@ -1,0 +1,53 @@
+/** Reads a request body into one buffer, refusing (413) past the limit. */
+import type { IncomingMessage } from "node:http";
+import { PayloadTooLargeError } from "../errors.ts";
+
+const EMPTY = Buffer.alloc(0);
+
+/** Resolves with the whole body (empty when there is none); rejects with PayloadTooLargeError past `limit`. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers["content-length"];
+  if (declared !== undefined) {
+    const n = Number(declared);
+    if (n > limit) return Promise.reject(new PayloadTooLargeError(limit));
+    if (n === 0) return Promise.resolve(EMPTY);
+  } else if (req.headers["transfer-encoding"] === undefined) {
+    return Promise.resolve(EMPTY);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        req.resume(); // drain what is on its way, without keeping it
+        reject(new PayloadTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onAborted = (): void => {
+      cleanup();
+      reject(Object.assign(new Error("client aborted the request"), { code: "ECONNRESET" }));
+    };
+    const cleanup = (): void => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("aborted", onAborted);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("aborted", onAborted);
+  });
+}

@@ -1,0 +1,126 @@
+/**
+ * Prometheus metrics (prom-client, a registry of our own). Label values are
+ * fixed sets (route names, statuses, states, outcome kinds): never a path a
+ * client sent, never a key. Children are bound once per label set, so the
+ * request path pays one map lookup, not prom-client's label hashing.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Pool } from "../pool/pool.ts";
+import { CREDENTIAL_STATES, type AuditEvent } from "../pool/types.ts";
+
+type Inc = { inc(n?: number): void };
+type Observe = { observe(v: number): void };
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<"route" | "status" | "credential_state">;
+  readonly #latency: Histogram<"route">;
+  readonly #retries: Counter<"outcome">;
+  readonly #failovers: Counter;
+  readonly #transitions: Counter<"from" | "to">;
+  readonly #tokens: Counter<"kind">;
+  readonly #cost: Counter;
+  readonly #inflight: Gauge;
+  readonly #bound = new Map<string, Inc>();
+  readonly #boundLatency = new Map<string, Observe>();
+  readonly #boundRetries = new Map<string, Inc>();
+  inflight = 0;
+
+  constructor(pool: Pool, opts: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.#requests = new Counter({
+      name: "keypool_http_requests_total",
+      help: "Requests answered, by route, status, and the state of the credential that answered (none: keypool answered itself)",
+      labelNames: ["route", "status", "credential_state"],
+      registers,
+    });
+    this.#latency = new Histogram({
+      name: "keypool_upstream_latency_seconds",
+      help: "Time from the request to the upstream's response headers, all attempts included",
+      labelNames: ["route"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.#retries = new Counter({ name: "keypool_retries_total", help: "Upstream attempts retried on another credential, by the failed attempt's outcome", labelNames: ["outcome"], registers });
+    this.#failovers = new Counter({ name: "keypool_failovers_total", help: "Requests answered by a credential after at least one failed attempt", registers });
+    this.#transitions = new Counter({ name: "keypool_state_transitions_total", help: "Credential state changes made by this instance", labelNames: ["from", "to"], registers });
+    this.#tokens = new Counter({ name: "keypool_tokens_metered_total", help: "Tokens metered from upstream usage", labelNames: ["kind"], registers });
+    this.#cost = new Counter({ name: "keypool_cost_usd_total", help: "Cost of the metered usage at model prices (USD)", registers });
+    this.#inflight = new Gauge({ name: "keypool_inflight_requests", help: "Requests being answered now", registers, collect: () => this.#inflight.set(this.inflight) });
+    const keys = new Gauge({
+      name: "keypool_credentials",
+      help: "Credentials per state",
+      labelNames: ["state"],
+      registers,
+      collect: () => {
+        const counts: Record<string, number> = {};
+        for (const s of CREDENTIAL_STATES) counts[s] = 0;
+        for (const e of pool.index.entries.values()) counts[e.record.state] = (counts[e.record.state] ?? 0) + 1;
+        for (const s of CREDENTIAL_STATES) keys.set({ state: s }, counts[s]!);
+      },
+    });
+    const backlog = new Gauge({
+      name: "keypool_store_backlog",
+      help: "Writes waiting for the store (state writes, usage records)",
+      labelNames: ["kind"],
+      registers,
+      collect: () => {
+        const b = pool.backlog;
+        backlog.set({ kind: "state" }, b.stateWrites);
+        backlog.set({ kind: "usage" }, b.usageRecords);
+        backlog.set({ kind: "dropped" }, b.dropped);
+      },
+    });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "keypool_" });
+  }
+
+  request(route: string, status: number, credentialState: string): void {
+    const key = `${route}|${status}|${credentialState}`;
+    let c = this.#bound.get(key);
+    if (c === undefined) {
+      c = this.#requests.labels(route, String(status), credentialState);
+      this.#bound.set(key, c);
+    }
+    c.inc();
+  }
+
+  upstreamLatency(route: string, seconds: number): void {
+    let h = this.#boundLatency.get(route);
+    if (h === undefined) {
+      h = this.#latency.labels(route);
+      this.#boundLatency.set(route, h);
+    }
+    h.observe(seconds);
+  }
+
+  retry(outcome: string): void {
+    let c = this.#boundRetries.get(outcome);
+    if (c === undefined) {
+      c = this.#retries.labels(outcome);
+      this.#boundRetries.set(outcome, c);
+    }
+    c.inc();
+  }
+
+  failover(): void {
+    this.#failovers.inc();
+  }
+
+  transition(ev: AuditEvent): void {
+    this.#transitions.inc({ from: ev.from ?? "none", to: ev.to ?? "none" });
+  }
+
+  metered(prompt: number, completion: number, cost: number): void {
+    if (prompt > 0) this.#tokens.inc({ kind: "prompt" }, prompt);
+    if (completion > 0) this.#tokens.inc({ kind: "completion" }, completion);
+    if (cost > 0) this.#cost.inc(cost);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * `/v1/*`: authenticate, read and check the body, let the pool dispatch it
+ * (credential chosen per attempt, failover inside), then pass the answer
+ * through as it arrives, with backpressure, metering its usage before the
+ * answer ends.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream";
+import { finished } from "node:stream/promises";
+import { dispatch, type Dispatched } from "../../transport/dispatch.ts";
+import { modelOf } from "../../transport/pooled-fetch.ts";
+import type { GatewayContext } from "../context.ts";
+import { readBody } from "../http/body.ts";
+import { sendJson } from "../http/respond.ts";
+import type { GatewayResponse } from "../http/response.ts";
+import type { Caller } from "../auth/client-auth.ts";
+import { prepareJson, type Prepared } from "./prepare.ts";
+import { ROUTE_LABEL, routeOf } from "./routes.ts";
+import { UsageStripper } from "./usage-stripper.ts";
+
+/** Answer headers never passed on: hop-by-hop ones. */
+const HOP = ["connection", "keep-alive", "transfer-encoding", "proxy-connection", "proxy-authenticate", "upgrade", "te", "trailer"];
+
+/** The client's headers for the upstream. Its credentials are dropped by the transport; accept-encoding here, so answers stay readable for metering. */
+function forwardHeaders(raw: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!;
+    if (k.length === 15 && k.toLowerCase() === "accept-encoding") continue;
+    out.push([k, raw[i + 1]!]);
+  }
+  return out;
+}
+
+function answerHeaders(h: Dispatched["headers"], bodyChanged: boolean): Dispatched["headers"] {
+  for (const name of HOP) if (h[name] !== undefined) delete h[name];
+  if (bodyChanged) delete h["content-length"];
+  return h;
+}
+
+function isSse(h: Dispatched["headers"]): boolean {
+  const ct = h["content-type"];
+  return typeof ct === "string" && ct.includes("text/event-stream");
+}
+
+export async function handleProxy(ctx: GatewayContext, req: IncomingMessage, res: GatewayResponse, path: string, query: string): Promise<void> {
+  const method = req.method ?? "GET";
+  const info = routeOf(method, path);
+  res.route = ROUTE_LABEL[info.route];
+  const caller = await ctx.auth.authenticate(req.headers.authorization);
+  if (caller !== null) res.tokenId = caller.token!.id;
+
+  if (info.route === "models") {
+    ctx.auth.admit(caller, null);
+    sendJson(res, 200, await ctx.models.list(caller, ctx.auth));
+    return;
+  }
+
+  const body = method === "GET" || method === "HEAD" ? null : await readBody(req, ctx.maxBodyBytes);
+  let p: Prepared;
+  if (info.json && body !== null) p = prepareJson(info, body);
+  else {
+    const model = path.startsWith("/v1/models/") ? safeDecode(path.slice(11)) : modelOf(body);
+    p = { body: body === null || body.length === 0 ? null : body, model, stream: false, stripUsage: false };
+  }
+  ctx.auth.admit(caller, p.model);
+
+  const t0 = performance.now();
+  const d = await dispatch(
+    ctx.pool,
+    ctx.dispatchers,
+    { method, path: query === "" ? path.slice(3) : path.slice(3) + query, headers: forwardHeaders(req.rawHeaders), body: p.body, model: p.model, signal: res.clientSignal() },
+    ctx.hooks,
+  );
+  ctx.metrics.upstreamLatency(res.route, (performance.now() - t0) / 1000);
+  res.attempts = d.attempts;
+  if (d.lease !== null) {
+    res.credentialId = d.lease.record.id;
+    if (d.attempts > 1) ctx.metrics.failover();
+  }
+
+  if (Buffer.isBuffer(d.body)) {
+    // An error answer from the upstream, after failover did what it could: passed back as it came.
+    res.writeHead(d.status, answerHeaders(d.headers, false));
+    res.end(d.body);
+    return;
+  }
+  await stream(ctx, res, d, d.body, caller, p);
+}
+
+async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, upstream: Readable, caller: Caller, p: Prepared): Promise<void> {
+  const strip = p.stripUsage && isSse(d.headers);
+  let out = upstream;
+  if (strip) {
+    const stripper = new UsageStripper();
+    pipeline(upstream, stripper, noop);
+    out = stripper;
+  }
+  res.writeHead(d.status, answerHeaders(d.headers, strip));
+  out.pipe(res, { end: false });
+  try {
+    await finished(out);
+  } finally {
+    const usage = await d.usage;
+    const lease = d.lease!;
+    res.credentialState = ctx.pool.index.entries.get(lease.record.id)?.record.state ?? "removed";
+    if (usage !== null) await ctx.meter.record(lease.record.id, caller, p.model, usage.promptTokens, usage.completionTokens);
+  }
+  res.end();
+}
+
+function noop(): void {}
+
+function safeDecode(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Metering: one usage record per answered request (credential, client token,
+ * model, tokens, cost), written before the client's answer ends, so an
+ * acknowledged answer's usage is stored. Records of requests ending in the
+ * same turn of the event loop are written together, one store write per
+ * batch and one token charge per client token.
+ */
+import type { Pool } from "../../pool/pool.ts";
+import { costUsd } from "../../pool/prices.ts";
+import type { UsageRecord } from "../../pool/types.ts";
+import type { Logger } from "../../util/logger.ts";
+import { timeOrderedId } from "../../util/ids.ts";
+import type { Caller, ClientAuth } from "../auth/client-auth.ts";
+import type { GatewayMetrics } from "../metrics.ts";
+
+interface Pending {
+  record: UsageRecord;
+  caller: Caller;
+  resolve: () => void;
+}
+
+export class Meter {
+  readonly #pool: Pool;
+  readonly #auth: ClientAuth;
+  readonly #metrics: GatewayMetrics;
+  readonly #log: Logger;
+  #batch: Pending[] = [];
+  #scheduled = false;
+  readonly #flush = (): void => void this.#write();
+
+  constructor(pool: Pool, auth: ClientAuth, metrics: GatewayMetrics, log: Logger) {
+    this.#pool = pool;
+    this.#auth = auth;
+    this.#metrics = metrics;
+    this.#log = log;
+  }
+
+  /** Records one request's usage; resolves once stored (or queued by the pool for a store that is down). */
+  record(credentialId: string, caller: Caller, model: string | null, promptTokens: number, completionTokens: number): Promise<void> {
+    const now = Date.now();
+    const name = model ?? "unknown";
+    const cost = costUsd(name, promptTokens, completionTokens, this.#pool.config.prices);
+    this.#metrics.metered(promptTokens, completionTokens, cost);
+    const record: UsageRecord = {
+      id: timeOrderedId("use", now),
+      time: now,
+      credentialId,
+      tokenId: caller === null ? null : caller.token!.id,
+      model: name,
+      promptTokens,
+      completionTokens,
+      costUsd: cost,
+      estimated: false,
+    };
+    return new Promise<void>((resolve) => {
+      this.#batch.push({ record, caller, resolve });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(this.#flush);
+      }
+    });
+  }
+
+  async #write(): Promise<void> {
+    const batch = this.#batch;
+    this.#batch = [];
+    this.#scheduled = false;
+    const records = batch.map((p) => p.record);
+    const charges = new Map<Caller, number>();
+    for (const p of batch) {
+      if (p.caller === null) continue;
+      charges.set(p.caller, (charges.get(p.caller) ?? 0) + p.record.promptTokens + p.record.completionTokens);
+    }
+    const at = Date.now();
+    const writes: Promise<unknown>[] = [
+      this.#pool.recordUsage(records).catch((err: unknown) => this.#log.error({ err, records: records.length }, "usage records not stored")),
+    ];
+    for (const [caller, tokens] of charges) {
+      writes.push(this.#auth.charge(caller, tokens, at).catch((err: unknown) => this.#log.error({ err, tokenId: caller?.token?.id }, "client token usage not stored")));
+    }
+    await Promise.all(writes);
+    for (const p of batch) p.resolve();
+  }
+}

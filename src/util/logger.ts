@@ -1,0 +1,69 @@
+/**
+ * Structured JSON logs (pino). Secrets never reach a log line: known secret
+ * fields are redacted by path, and error messages pass through the scrubber
+ * that masks anything key-like.
+ */
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
+import { scrubSecrets } from "./scrub.ts";
+
+export type { Logger } from "pino";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Paths whose values are secrets wherever they appear in a log object. */
+const REDACT = [
+  "secret",
+  "token",
+  "apiKey",
+  "adminToken",
+  "secretKey",
+  "authorization",
+  "*.secret",
+  "*.token",
+  "*.apiKey",
+  "*.adminToken",
+  "*.secretKey",
+  "*.authorization",
+  "headers.authorization",
+  "headers.cookie",
+  "headers[\"api-key\"]",
+  "req.headers.authorization",
+  "req.headers.cookie",
+];
+
+/** An error as a log field: its name, code and message, scrubbed of anything key-like. */
+function errSerializer(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: scrubSecrets(String(err)) };
+  const out: Record<string, unknown> = { type: err.name, message: scrubSecrets(err.message) };
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string") out.code = code;
+  if (err.stack !== undefined) out.stack = scrubSecrets(err.stack);
+  return out;
+}
+
+export interface LoggerSetup {
+  level?: LogLevel;
+  /** Where lines go (default: stdout, buffered, flushed on exit). */
+  destination?: DestinationStream;
+  /** Fields on every line (e.g. `{ instance }`). */
+  base?: Record<string, unknown>;
+}
+
+export function createLogger(setup: LoggerSetup = {}): Logger {
+  const options: LoggerOptions = {
+    level: setup.level ?? "info",
+    base: setup.base ?? null,
+    redact: { paths: REDACT, censor: "[redacted]" },
+    serializers: { err: errSerializer, error: errSerializer },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  const dest = setup.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  return pino(options, dest);
+}
+
+/** A logger that writes nothing (library use, tests). */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}
