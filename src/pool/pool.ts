@@ -58,6 +58,8 @@ export interface Lease {
 
 export interface AttemptReport {
   outcome: Outcome;
+  /** The caller gave up: nothing is learnt about the key. */
+  aborted?: boolean;
   headers?: HeaderGetter;
   usage?: { promptTokens: number; completionTokens: number } | null;
 }
@@ -301,6 +303,10 @@ export class Pool extends EventEmitter<PoolEvents> {
     }
     this.index.finished(e);
     this.#waiter.notify();
+    if (report.aborted === true) {
+      this.#stats.add(e.id, 1, 0, 0, now);
+      return null;
+    }
 
     const rt = this.#rt(e.record);
     const ambiguousCount = isAmbiguous(outcome.kind) ? rt.failures.record(now) : 0;

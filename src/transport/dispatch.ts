@@ -90,7 +90,7 @@ export async function dispatch(pool: Pool, dispatchers: Dispatchers, req: Pooled
       });
     } catch (err) {
       if (!(err instanceof TransportFailureError)) {
-        pool.release(lease, { outcome: classify({ transport: "reset" }) });
+        pool.release(lease, { outcome: classify({ transport: "reset" }), aborted: true });
         return rethrow(err);
       }
       const outcome = classify({ transport: err.failure });
@@ -137,7 +137,7 @@ function committed(pool: Pool, lease: Lease, answer: UpstreamAnswer, attempts: n
     // a stream after its first byte is, though it can no longer fail over.
     const callerLeft = signal.aborted || (err as { code?: string } | undefined)?.code === "ERR_STREAM_PREMATURE_CLOSE";
     const outcome = err == null || callerLeft ? classify({ status: answer.status }) : classify({ transport: failureOf(err) ?? "reset" });
-    pool.release(lease, { outcome, headers: getHeader, usage: tap.usage });
+    pool.release(lease, { outcome, headers: getHeader, usage: tap.usage, aborted: err != null && callerLeft });
     settle(tap.usage);
   });
   return { status: answer.status, headers: answer.headers, body: tap, lease, attempts, outcome: classify({ status: answer.status }), usage };
