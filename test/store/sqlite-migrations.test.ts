@@ -72,6 +72,24 @@ describe("sqlite store: schema migrations", () => {
     }
   });
 
+  it("brings an older file up step by step, keeping its data", async () => {
+    const path = tmp.file("old.db");
+    const db = new DatabaseSync(path);
+    db.exec(MIGRATIONS[0]!.sql);
+    db.exec("PRAGMA user_version = 1");
+    db.prepare("INSERT INTO meta (key, value) VALUES ('written-at', 'v1')").run();
+    db.close();
+    const store = await openSqliteStore(path);
+    try {
+      assert.equal(pragma(path, "user_version"), SQLITE_SCHEMA_VERSION);
+      assert.equal(await store.meta.get("written-at"), "v1");
+      await store.conversations.setCurrent("client", "c1"); // a table of a later step
+      assert.equal(await store.conversations.current("client"), "c1");
+    } finally {
+      await store.close();
+    }
+  });
+
   it("refuses a file written by a newer keypool", async () => {
     const path = tmp.file("newer.db");
     await (await openSqliteStore(path)).close();

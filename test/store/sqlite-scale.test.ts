@@ -74,13 +74,17 @@ describe("sqlite store: scale", () => {
     await run(tmp.file("warmup.db"), workload(2_000, 0)); // JIT and page cache, so the small run isn't all startup
     const small = await best(tmp, "10k", workload(10_000, 1_000_000));
     const large = await best(tmp, "100k", workload(100_000, 2_000_000));
+    const total = (x: Timings): number => x.insert + x.list + x.remove;
     for (const step of STEPS) {
       t.diagnostic(`${step}: 10k ${ms(small[step])}, 100k ${ms(large[step])} (×${(large[step] / small[step]).toFixed(1)})`);
     }
+    t.diagnostic(`total: 10k ${ms(total(small))}, 100k ${ms(total(large))} (×${(total(large) / total(small)).toFixed(1)})`);
     t.diagnostic(`longest event-loop stall: 10k ${ms(small.stall)}, 100k ${ms(large.stall)}`);
+    // 10× the keys: linear is ~10×, a quadratic step would be ~100×. The total gets 20× (slack
+    // for a loaded machine); a single step, being shorter and noisier, gets 30×.
+    assert.ok(total(large) < 20 * total(small), `the bulk steps grow linearly: ${ms(total(small))} → ${ms(total(large))}`);
     for (const step of STEPS) {
-      // 10× the keys: linear is ~10×; 20× leaves room for noise, a quadratic step would be ~100×.
-      assert.ok(large[step] < 20 * Math.max(small[step], 5), `${step} grows linearly: ${ms(small[step])} → ${ms(large[step])}`);
+      assert.ok(large[step] < 30 * Math.max(small[step], 5), `${step} grows linearly: ${ms(small[step])} → ${ms(large[step])}`);
     }
     assert.ok(large.stall < 1000, `bulk steps yield to the event loop (longest stall ${ms(large.stall)})`);
   });
