@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ChatClient, ChatUpstreamError, ConversationUnavailableError } from "../../src/chat/index.ts";
+import { ChatClient, ChatUpstreamError, ConversationUnavailableError, registerWebProbe } from "../../src/chat/index.ts";
 import type { Pool } from "../../src/pool/pool.ts";
 import type { Simulator } from "../../src/sim/index.ts";
 import { eventually, sessionToken, STORE_KINDS, testPool, testSim, testStore } from "./helpers.ts";
@@ -174,7 +174,7 @@ describe("chat over web sessions", () => {
     const pool = await testPool(t, sim, await testStore(t, "memory"));
     const goodId = await addSession(pool, sim, good);
     const badId = await addSession(pool, sim, bad);
-    new ChatClient({ pool, backend: "web" }); // the web backend registers its probe
+    registerWebProbe(pool);
     const results = await pool.probe();
     const byId = Object.fromEntries(results.map((r) => [r.id, r]));
     assert.equal(byId[goodId]?.after, "active");
