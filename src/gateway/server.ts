@@ -97,7 +97,7 @@ function account(ctx: GatewayContext, req: IncomingMessage, res: GatewayResponse
 
 /** A short OpenAI-shaped answer for requests node:http rejects before a handler runs. */
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable || (err as { bytesParsed?: number }).bytesParsed === undefined) {
+  if (!socket.writable || err.code === "ECONNRESET") {
     socket.destroy();
     return;
   }
@@ -119,6 +119,8 @@ export function createGatewayServer(ctx: GatewayContext, limits: ServerLimits, m
       requestTimeout: limits.requestTimeoutMs,
       keepAliveTimeout: limits.keepAliveTimeoutMs ?? 65_000,
       maxHeaderSize: 32 * 1024,
+      // How often the header and request timeouts are checked (node's default is 30 s).
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
     },
     (req, res) => void serve(ctx, mounts, req, res),
   );

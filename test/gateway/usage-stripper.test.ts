@@ -1,0 +1,54 @@
+/** The usage-chunk stripper on whole streams and on the same streams split at every byte. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { UsageStripper, lastEventEnd } from "../../src/gateway/proxy/usage-stripper.ts";
+
+const chunk = (content: string): string => `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}}}],"usage":null}\n\n`;
+const USAGE = 'data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}\n\n';
+const DONE = "data: [DONE]\n\n";
+
+async function run(parts: Buffer[]): Promise<string> {
+  const s = new UsageStripper();
+  const out: Buffer[] = [];
+  s.on("data", (b: Buffer) => out.push(b));
+  const done = new Promise((r) => s.on("end", r));
+  for (const p of parts) s.write(p);
+  s.end();
+  await done;
+  return Buffer.concat(out).toString("utf8");
+}
+
+describe("UsageStripper", () => {
+  const stream = chunk("Hé") + chunk("llo 👋") + ": keep-alive comment\n\n" + USAGE + DONE;
+  const expected = chunk("Hé") + chunk("llo 👋") + ": keep-alive comment\n\n" + DONE;
+
+  it("drops the usage-only event and keeps everything else byte for byte", async () => {
+    assert.equal(await run([Buffer.from(stream)]), expected);
+  });
+
+  it("gives the same result split at every byte boundary (multi-byte characters included)", async () => {
+    const bytes = Buffer.from(stream);
+    for (let i = 1; i < bytes.length; i++) {
+      assert.equal(await run([bytes.subarray(0, i), bytes.subarray(i)]), expected, `split at ${i}`);
+    }
+    assert.equal(await run([...bytes].map((b) => Buffer.from([b]))), expected, "one byte at a time");
+  });
+
+  it("handles CRLF framing, a usage event mid-stream, and a last event without its blank line", async () => {
+    const crlf = chunk("a").replace(/\n/g, "\r\n") + USAGE.replace(/\n/g, "\r\n") + "data: [DONE]";
+    assert.equal(await run([Buffer.from(crlf)]), chunk("a").replace(/\n/g, "\r\n") + "data: [DONE]");
+    const noBlank = chunk("a") + USAGE.slice(0, -2);
+    assert.equal(await run([Buffer.from(noBlank)]), chunk("a"));
+  });
+
+  it("keeps a usage field on an event that still has choices (only usage-only events go)", async () => {
+    const mixed = 'data: {"choices":[{"index":0,"delta":{}}],"usage":{"prompt_tokens":1}}\n\n';
+    assert.equal(await run([Buffer.from(mixed)]), mixed);
+  });
+
+  it("finds the end of the last complete event", () => {
+    assert.equal(lastEventEnd(Buffer.from("data: a\n\ndata: b")), 9);
+    assert.equal(lastEventEnd(Buffer.from("data: a\r\n\r\n")), 11);
+    assert.equal(lastEventEnd(Buffer.from("data: a\n")), -1);
+  });
+});
