@@ -54,6 +54,36 @@ describe("redis store: two instances", () => {
     assert.equal((await b.credentials.get(r.id))?.label, "v49", "B reads what A wrote");
   });
 
+  it("propagates within bounds while a third connection bulk-imports", async (t) => {
+    const r = record(fakeKey(4000));
+    await a.credentials.insertMany([insertItem(r)]);
+    const bulk = await openRedisStore(url, { prefix, instance: "bulk" });
+    try {
+      const arrivals: number[] = [];
+      const off = b.changes.subscribe((c: Change) => {
+        if (c.type === "upsert" && c.ids.includes(r.id)) arrivals.push(performance.now());
+      });
+      const items = Array.from({ length: 20_000 }, (_, i) => insertItem(record(fakeKey(50_000 + i))));
+      let importing = true;
+      const imported = bulk.credentials.insertMany(items).finally(() => (importing = false));
+      const latencies: number[] = [];
+      while (importing) {
+        const seen = arrivals.length;
+        const start = performance.now();
+        await a.credentials.update(r.id, { label: `load ${latencies.length}` });
+        await waitFor(() => arrivals.length > seen, 2000, 0);
+        latencies.push(arrivals[seen]! - start);
+      }
+      assert.equal((await imported).added.length, 20_000);
+      off();
+      const sorted = latencies.toSorted((x, y) => x - y);
+      t.diagnostic(`propagation during a 20,000-key import: ${sorted.length} updates, p50 ${percentile(sorted, 0.5).toFixed(2)} ms, p90 ${percentile(sorted, 0.9).toFixed(2)} ms, max ${sorted[sorted.length - 1]!.toFixed(2)} ms`);
+      assert.ok(sorted[sorted.length - 1]! < 1000);
+    } finally {
+      await bulk.close();
+    }
+  });
+
   it("lets exactly one of two instances win each compare-and-set, and never resurrects", async () => {
     const keys: CredentialRecord[] = Array.from({ length: 100 }, (_, i) => record(fakeKey(1000 + i)));
     await a.credentials.insertMany(keys.map((r) => insertItem(r)));

@@ -12,8 +12,14 @@ import { decodeHash, decodeRow, encodePatch, encodeRecord, FIELD_NAMES, type Sto
 import type { StoreContext } from "./options.ts";
 import { queueScript, runScript } from "./scripts.ts";
 
-/** Records per insert/remove script: one atomic step of some milliseconds, one change message. */
-const WRITE_BATCH = 1000;
+/**
+ * Records per insert/remove script: one atomic step, one change message. A
+ * script blocks Redis while it runs (~8 ms for 250 records, ~30 ms for 1,000),
+ * and a state change from another instance waits behind it: measured during a
+ * 100,000-key import, propagation p50 was ~8 ms with 250 and ~30 ms with 1,000,
+ * and the import itself was no slower.
+ */
+export const WRITE_BATCH = 250;
 /** Credentials per read script. */
 const READ_BATCH = 1000;
 /** Ids per SSCAN step. */
