@@ -215,7 +215,8 @@ export class Pool extends EventEmitter<PoolEvents> {
       if (filter.state !== undefined && e.record.state !== filter.state) continue;
       out.push(this.#view(e));
     }
-    return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    // Stable: keys added together keep the order they were loaded or added in.
+    return out.sort((a, b) => a.createdAt - b.createdAt);
   }
 
   get(id: string): CredentialView | null {

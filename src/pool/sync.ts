@@ -32,7 +32,9 @@ export function attachSync(store: Store, target: SyncTarget): () => void {
       return;
     }
     if (change.type === "upsert") {
-      run(async () => applyNewer(await store.credentials.getMany(change.ids)));
+      // Skip what this instance already holds at that rev (the echo of its own writes).
+      const ids = change.revs === undefined ? change.ids : change.ids.filter((id, i) => (target.current(id)?.rev ?? 0) < change.revs![i]!);
+      if (ids.length > 0) run(async () => applyNewer(await store.credentials.getMany(ids)));
       return;
     }
     run(async () => {

@@ -122,6 +122,8 @@ export interface MetaRepo {
 export interface Change {
   type: "upsert" | "remove" | "resync";
   ids: string[];
+  /** The `rev` each id reached, when the store knows it: lets an instance skip the echo of its own writes. */
+  revs?: number[];
 }
 
 export interface ChangeFeed {

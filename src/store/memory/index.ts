@@ -17,7 +17,14 @@ import { StoreError } from "../store-error.ts";
 import { memoryConversations } from "./conversations.ts";
 import { memoryTokens } from "./tokens.ts";
 
-const clone = (r: CredentialRecord): CredentialRecord => structuredClone(r);
+/** Records are copied in and out, so callers and the store never share a mutable object. */
+const clone = (r: CredentialRecord): CredentialRecord => ({
+  ...r,
+  models: r.models === null ? null : [...r.models],
+  missingModels: [...r.missingModels],
+  meta: { ...r.meta },
+  modelCooldowns: { ...r.modelCooldowns },
+});
 
 export function openMemoryStore(): Store {
   const creds = new Map<string, CredentialRecord>();
@@ -71,7 +78,7 @@ export function openMemoryStore(): Store {
         events.push(event);
         added.push(record.id);
       }
-      if (added.length > 0) announce({ type: "upsert", ids: added });
+      if (added.length > 0) announce({ type: "upsert", ids: added, revs: added.map((id) => creds.get(id)!.rev) });
       return { added, duplicates };
     },
     async removeMany(items) {
@@ -90,10 +97,10 @@ export function openMemoryStore(): Store {
       const current = creds.get(id);
       if (current === undefined) return null;
       if (options.from !== undefined && !options.from.includes(current.state)) return null;
-      const next: CredentialRecord = { ...current, ...structuredClone(patch), rev: current.rev + 1 };
+      const next: CredentialRecord = clone({ ...current, ...patch, rev: current.rev + 1 });
       creds.set(id, next);
       if (options.event !== undefined) events.push(options.event);
-      announce({ type: "upsert", ids: [id] });
+      announce({ type: "upsert", ids: [id], revs: [next.rev] });
       return clone(next);
     },
     async bumpStats(deltas: readonly StatsDelta[]) {

@@ -1,0 +1,64 @@
+/** Bulk work grows linearly; probe rounds are bounded and report progress. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { createPool } from "../../src/create-pool.ts";
+import { echoServer } from "../helpers/echo-server.ts";
+import { fakeKey } from "../helpers/records.ts";
+
+async function bulk(n: number): Promise<{ add: number; list: number; remove: number }> {
+  const pool = await createPool({ health: false });
+  try {
+    const keys = Array.from({ length: n }, (_, i) => fakeKey(i));
+    let t = performance.now();
+    const { added } = await pool.add(keys);
+    const add = performance.now() - t;
+    assert.equal(added.length, n);
+    let list = Infinity;
+    for (let run = 0; run < 3; run++) {
+      t = performance.now();
+      assert.equal(pool.list().length, n);
+      list = Math.min(list, performance.now() - t);
+    }
+    t = performance.now();
+    const removed = await pool.remove(added.map((v) => v.id));
+    const remove = performance.now() - t;
+    assert.equal(removed.length, n);
+    assert.equal(pool.list().length, 0);
+    return { add, list, remove };
+  } finally {
+    await pool.close();
+  }
+}
+
+describe("scale", () => {
+  it("adds, lists and removes 100,000 keys in time linear in their number", async (t) => {
+    await bulk(2000); // warm up the JIT
+    // The small runs are short enough for noise to matter: best of two (noise only ever adds time).
+    const best = (a: Awaited<ReturnType<typeof bulk>>, b: Awaited<ReturnType<typeof bulk>>) => ({ add: Math.min(a.add, b.add), list: Math.min(a.list, b.list), remove: Math.min(a.remove, b.remove) });
+    const small = best(await bulk(10_000), await bulk(10_000));
+    const large = await bulk(100_000);
+    for (const step of ["add", "list", "remove"] as const) {
+      const ratio = large[step] / small[step];
+      t.diagnostic(`${step}: 10k ${small[step].toFixed(0)} ms, 100k ${large[step].toFixed(0)} ms (×${ratio.toFixed(1)})`);
+      // Linear is ×10; quadratic would be ×100. The slack absorbs a shared machine and its GC.
+      assert.ok(ratio < 30, `${step} grew ×${ratio.toFixed(1)} for ×10 keys`);
+    }
+  });
+
+  it("probes with bounded concurrency and reports progress", async () => {
+    const echo = await echoServer(10);
+    const pool = await createPool({ upstream: `${echo.url}/v1`, keys: Array.from({ length: 60 }, (_, i) => fakeKey(i)), health: { concurrency: 4 } });
+    try {
+      const progress: number[] = [];
+      const results = await pool.probe({ onProgress: (done, total) => progress.push(done / total) });
+      assert.equal(results.length, 60);
+      assert.equal(progress.length, 60);
+      assert.equal(progress.at(-1), 1);
+      assert.ok(echo.maxConcurrent <= 4, `probes in flight: ${echo.maxConcurrent}`);
+      assert.ok(results.every((r) => r.after === "active"));
+    } finally {
+      await pool.close();
+      await echo.close();
+    }
+  });
+});
