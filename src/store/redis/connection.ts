@@ -140,14 +140,15 @@ export class RedisLink {
       this.redis.disconnect(true);
       return new StoreError(`redis at ${this.where} did not answer within ${this.#timeoutMs} ms; ${what} may or may not have been done`, err);
     }
-    if (!this.ready) return this.unreachable(what, err);
+    // Sent, then the connection dropped: Redis may have run it before it went.
+    if (!this.ready) return this.unreachable(what, err, "may or may not have been done");
     const message = err instanceof Error ? err.message : String(err);
     return new StoreError(`redis ${what} failed at ${this.where}: ${message}`, err);
   }
 
-  unreachable(what: string, cause: unknown = this.#lastError): StoreError {
+  unreachable(what: string, cause: unknown = this.#lastError, outcome = "not done"): StoreError {
     const why = this.#lastError?.message ?? this.redis.status;
-    return new StoreError(`redis at ${this.where} is unreachable (${why}); ${what} not done`, cause ?? undefined);
+    return new StoreError(`redis at ${this.where} is unreachable (${why}); ${what} ${outcome}`, cause ?? undefined);
   }
 
   /** Quits politely when connected, drops the socket otherwise; never hangs. */
