@@ -165,6 +165,12 @@ describe("chat over web sessions", () => {
       assert.match(err.message, /disabled \(account banned\); start a new conversation/);
       return true;
     });
+    await pool.remove(id);
+    await assert.rejects(chat.sendMessage("and now?", { conversationId: reply.conversationId }), (err: unknown) => {
+      assert.ok(err instanceof ConversationUnavailableError);
+      assert.match(err.message, /removed from the pool/);
+      return true;
+    });
   });
 
   it("probes sessions with the health checker: alive stays, expired is retired", async (t) => {

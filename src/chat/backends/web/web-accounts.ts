@@ -27,17 +27,25 @@ export interface WebRequest {
   signal: AbortSignal;
 }
 
+/** Per pool, whatever the base URL: an account is one account. */
+interface SharedState {
+  /** One message at a time per account; refreshes and probes queue here too. */
+  queue: KeyedQueue;
+  /** Rotated tokens the store did not take yet: the process keeps using them and saves them again. */
+  unsaved: Map<string, string>;
+}
+
 export class WebAccounts {
   readonly pool: Pool;
   readonly baseURL: string;
-  /** One message at a time per account; refreshes and probes queue here too. */
-  readonly queue = new KeyedQueue();
-  /** Rotated tokens the store did not take yet: the process keeps using them and saves them again. */
-  readonly #unsaved = new Map<string, string>();
+  readonly queue: KeyedQueue;
+  readonly #unsaved: Map<string, string>;
 
-  constructor(pool: Pool, options: WebAccountsOptions) {
+  constructor(pool: Pool, options: WebAccountsOptions, shared: SharedState = { queue: new KeyedQueue(), unsaved: new Map() }) {
     this.pool = pool;
     this.baseURL = options.baseURL.replace(/\/+$/, "");
+    this.queue = shared.queue;
+    this.#unsaved = shared.unsaved;
   }
 
   /** The credential as it is now (a rotated token included). */
@@ -125,11 +133,14 @@ export class WebAccounts {
   }
 }
 
-const byPool = new WeakMap<Pool, WebAccounts>();
+const byPool = new WeakMap<Pool, { shared: SharedState; byBase: Map<string, WebAccounts> }>();
 
-/** The pool's web accounts (one set of queues per pool, shared by every web backend and the probe on it). */
-export function webAccounts(pool: Pool, options: Partial<WebAccountsOptions> & { baseURL: string }): WebAccounts {
-  let a = byPool.get(pool);
-  if (a === undefined) byPool.set(pool, (a = new WebAccounts(pool, options)));
+/** The pool's web accounts for a default base URL; every instance on one pool shares the queues. */
+export function webAccounts(pool: Pool, options: WebAccountsOptions): WebAccounts {
+  let entry = byPool.get(pool);
+  if (entry === undefined) byPool.set(pool, (entry = { shared: { queue: new KeyedQueue(), unsaved: new Map() }, byBase: new Map() }));
+  const base = options.baseURL.replace(/\/+$/, "");
+  let a = entry.byBase.get(base);
+  if (a === undefined) entry.byBase.set(base, (a = new WebAccounts(pool, { baseURL: base }, entry.shared)));
   return a;
 }

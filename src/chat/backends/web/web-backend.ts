@@ -73,6 +73,9 @@ async function webTurn(pool: Pool, accounts: WebAccounts, req: TurnRequest): Pro
   const conv = req.conversation;
   const sticky = conv.remoteId === null ? null : conv.credentialId;
   if (conv.remoteId !== null && sticky === null) throw new ConversationUnavailableError(conv.id, "it has a remote id but no account");
+  if (sticky !== null && pool.record(sticky) === undefined) {
+    throw new ConversationUnavailableError(conv.id, `it lives on the web session ${sticky}, which was removed from the pool; start a new conversation`, 410);
+  }
   const body = messageBody(req);
   const exclude = new Set<string>();
   const deadline = Date.now() + pool.config.deadlineMs;
