@@ -54,7 +54,6 @@ function encodeValue(codec: Codec, value: unknown, box: SecretBox): string | nul
   switch (codec) {
     case "str":
     case "str?":
-      return String(value);
     case "num":
     case "num?":
       return String(value);
@@ -71,7 +70,7 @@ function encodeValue(codec: Codec, value: unknown, box: SecretBox): string | nul
 /** Field/value pairs for HSET (absent fields are nulls). */
 export function encodeRecord(record: CredentialRecord, box: SecretBox): string[] {
   const out: string[] = [];
-  for (const name of Object.keys(FIELDS) as Field[]) {
+  for (const name of FIELD_NAMES) {
     const text = encodeValue(FIELDS[name], record[name], box);
     if (text !== null) out.push(name, text);
   }
