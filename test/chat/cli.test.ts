@@ -15,7 +15,7 @@ import { promisify } from "node:util";
 import { ChatClient } from "../../src/chat/index.ts";
 import { createPool } from "../../src/create-pool.ts";
 import type { Simulator } from "../../src/sim/index.ts";
-import { completionBodies, simKey, testSim } from "./helpers.ts";
+import { completionBodies, sessionToken, simKey, testSim } from "./helpers.ts";
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -76,6 +76,25 @@ describe("keypool chat, one-shot", () => {
     const reply = JSON.parse(json.stdout) as { conversationId: string; usage: { promptTokens: number }; credential: string };
     assert.match(reply.credential, /^sk-cli-…\d{4}$/);
     assert.ok(reply.usage.promptTokens > 0);
+  });
+
+  it("answers through a web session with --backend web", async (t) => {
+    const token = sessionToken("cliweb");
+    const sim = await testSim(t, { sessions: { [token]: "rotate" } });
+    const store = tempStore(t);
+    const pool = await createPool({ store, health: false });
+    await pool.add({ kind: "web", secret: token, baseURL: sim.url });
+    await pool.close();
+    const out = await oneShot(["--backend", "web", "--client", "wechat-1", "hello", "web"], env(sim, store), null);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /You said: "hello web"/);
+    const again = await oneShot(["--backend", "web", "--client", "wechat-1"], env(sim, store), "and again");
+    assert.equal(again.code, 0, again.stderr);
+    const posts = sim.requests(token).filter((r) => r.path === "/backend-api/conversation");
+    assert.equal(posts.length, 2);
+    assert.equal(typeof (posts[1]!.body as { conversation_id?: unknown }).conversation_id, "string", "the second run continued the server's conversation");
+    assert.equal(sim.session(token).conversations, 1, "one conversation on the server");
+    assert.equal(posts.every((p) => p.status === 200), true);
   });
 
   it("fails clearly without keys, with only dead keys, or without a prompt", async (t) => {

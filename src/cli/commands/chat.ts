@@ -71,7 +71,10 @@ function preflight(pool: Pool, backend: string): void {
   const what = kind === "web" ? "web sessions" : "API keys";
   const mine = pool.list().filter((v) => v.kind === kind);
   if (mine.length === 0) {
-    const how = kind === "web" ? "add a ChatGPT session token as a credential of kind web" : "add keys with `keypool keys add`, or set KEYPOOL_KEYS";
+    const how =
+      kind === "web"
+        ? `add a ChatGPT session as a credential of kind web, e.g. the line {"kind":"web","secret":"SESSION_TOKEN","meta":{"cfClearance":"...","userAgent":"..."}} to \`keypool keys add\``
+        : "add keys with `keypool keys add`, or set KEYPOOL_KEYS";
     throw new KeypoolError("KP_POOL_EMPTY", `the pool has no ${what} for the ${backend} backend; ${how} (store: ${pool.store.kind})`, { status: 503 });
   }
   const usable = mine.filter((v) => v.state === "active" || v.state === "cooling");
