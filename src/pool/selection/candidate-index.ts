@@ -18,6 +18,7 @@ import { WakeQueue } from "./wake-queue.ts";
 const MAX_SETS = 64;
 
 interface Slot {
+  key: string;
   set: CandidateSet;
   /** API keys and web sessions never stand in for each other. */
   kind: CredentialKind;
@@ -47,6 +48,8 @@ export class CandidateIndex {
   readonly entries = new Map<string, KeyEntry>();
   readonly #opts: IndexOptions;
   readonly #slots = new Map<string, Slot>();
+  /** The last slot picked from, by kind and model: skips building a key string per request. */
+  #lastSlot: { kind: CredentialKind; model: string | null; slot: Slot } | null = null;
   readonly #mentioned = new Set<string>();
   readonly #wake = new WakeQueue();
   readonly #loadAware: boolean;
@@ -84,7 +87,7 @@ export class CandidateIndex {
   hold(e: KeyEntry, model: string, until: number): void {
     if ((e.holds.get(model) ?? 0) >= until) return;
     e.holds.set(model, until);
-    if (model !== "*") this.#mentioned.add(model);
+    if (model !== "*") this.#mentionModel(model);
     this.refresh(e);
   }
 
@@ -179,7 +182,7 @@ export class CandidateIndex {
   }
 
   #newSlot(kind: CredentialKind, model: string | null, open: boolean, key: string): Slot {
-    const slot: Slot = { set: createCandidateSet(this.#opts.strategy, model, this.#opts.deps), kind, model, open, usedAt: 0 };
+    const slot: Slot = { key, set: createCandidateSet(this.#opts.strategy, model, this.#opts.deps), kind, model, open, usedAt: 0 };
     this.#slots.set(key, slot);
     const now = this.#opts.deps.now();
     for (const e of this.entries.values()) if (this.#eligible(e, slot, now)) slot.set.add(e);
@@ -192,6 +195,14 @@ export class CandidateIndex {
   }
 
   #slotFor(model: string | null, kind: CredentialKind): Slot {
+    const last = this.#lastSlot;
+    if (last !== null && last.model === model && last.kind === kind && this.#slots.get(last.slot.key) === last.slot) return last.slot;
+    const slot = this.#findSlot(model, kind);
+    this.#lastSlot = { kind, model, slot };
+    return slot;
+  }
+
+  #findSlot(model: string | null, kind: CredentialKind): Slot {
     if (model === null) return this.#base(kind, false);
     const key = `${kind}\u0000m:${model}`;
     const slot = this.#slots.get(key);
@@ -225,9 +236,16 @@ export class CandidateIndex {
   }
 
   #mention(r: CredentialRecord): void {
-    if (r.models !== null) for (const m of r.models) this.#mentioned.add(m);
-    for (const m of r.missingModels) this.#mentioned.add(m);
-    for (const m of Object.keys(r.modelCooldowns)) this.#mentioned.add(m);
+    if (r.models !== null) for (const m of r.models) this.#mentionModel(m);
+    for (const m of r.missingModels) this.#mentionModel(m);
+    for (const m in r.modelCooldowns) this.#mentionModel(m);
+  }
+
+  /** A model some key says something about gets its own set; the slot cache may point elsewhere. */
+  #mentionModel(m: string): void {
+    if (this.#mentioned.has(m)) return;
+    this.#mentioned.add(m);
+    this.#lastSlot = null;
   }
 
   #sweep(now: number): void {

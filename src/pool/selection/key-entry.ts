@@ -31,6 +31,7 @@ export function newKeyEntry(record: CredentialRecord): KeyEntry {
 
 /** The time until which `model` is held locally on this entry (0 = not held). */
 export function holdUntil(e: KeyEntry, model: string | null): number {
+  if (e.holds.size === 0) return 0; // the common case, without two map lookups
   const all = e.holds.get("*") ?? 0;
   return model === null ? all : Math.max(all, e.holds.get(model) ?? 0);
 }
