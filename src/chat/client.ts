@@ -179,7 +179,12 @@ export class ChatClient {
       signal: ts.signal,
       onDelta: (delta) => {
         soFar += delta;
-        o.onProgress?.({ delta, text: soFar });
+        try {
+          o.onProgress?.({ delta, text: soFar });
+        } catch (err) {
+          // The caller's callback failed: the turn ends with its error, and no credential is blamed.
+          ts.fail(err);
+        }
       },
     });
     const usage = turnUsage(result, counter);

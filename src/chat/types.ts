@@ -9,7 +9,7 @@ export interface ChatClientOptions {
   pool: Pool;
   /** The model to ask (per message: `sendMessage(text, { model })`). Backends may have a default. */
   model?: string;
-  /** Sent first on every turn (not stored: it is the client's configuration). */
+  /** Sent first on every turn (not stored: it is the client's configuration). The web backend has none and ignores it. */
   systemMessage?: string | null;
   /** The model's context window as the client may use it (default 8192). */
   maxContextTokens?: number;
@@ -37,6 +37,7 @@ export interface SendMessageOptions {
   parentMessageId?: string;
   systemMessage?: string | null;
   model?: string;
+  /** Called with each piece of the reply as it comes; if it throws, the turn ends with that error and nothing is stored. */
   onProgress?: (progress: ChatProgress) => void;
   signal?: AbortSignal;
   timeoutMs?: number;

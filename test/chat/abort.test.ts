@@ -93,3 +93,30 @@ it("a web turn aborted mid-stream stores nothing and the conversation continues"
   assert.equal(post.parent_message_id, (await s.history())[1]!.remoteId, "continued from the last stored reply");
   assert.equal(pool.get(added[0]!.id)?.state, "active", "an abort is not the account's fault");
 });
+
+it("a failing onProgress callback ends the turn with its own error, and no credential is blamed", async (t) => {
+  const key = simKey("callback");
+  const token = sessionToken("callbackweb");
+  const sim = await testSim(t, { keys: { [key]: "ok" }, sessions: { [token]: "ok" } });
+  const pool = await testPool(t, sim, await testStore(t, "memory"), { keys: [key] });
+  await pool.add({ kind: "web", secret: token, baseURL: sim.url });
+  for (const backend of ["api", "web"]) {
+    const s = new ChatClient({ pool, backend, ...(backend === "api" ? { model: "gpt-4o-mini" } : {}) }).session(`cb-${backend}`);
+    const boom = new Error(`callback broke (${backend})`);
+    await assert.rejects(
+      s.send("hello", {
+        onProgress: () => {
+          throw boom;
+        },
+      }),
+      (err: unknown) => err === boom,
+    );
+    assert.deepEqual(await s.history(), []);
+    assert.match((await s.send("hello again")).text, /hello again/);
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  for (const v of pool.list()) {
+    assert.equal(v.state, "active");
+    assert.equal(v.failures, 0, `${v.kind} credential not blamed`);
+  }
+});

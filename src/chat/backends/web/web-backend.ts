@@ -98,8 +98,8 @@ async function webTurn(pool: Pool, accounts: WebAccounts, req: TurnRequest): Pro
     try {
       result = await accounts.queue.run(id, () => exchange(accounts, { credentialId: id, body, signal: req.signal, onDelta: req.onDelta }), req.signal);
     } catch (err) {
-      // The caller left (or a bug): not the account's fault.
-      pool.release(lease, { outcome: classify({ status: 499 }) });
+      // The caller left: not the account's fault (released as the pooled dispatch does when a caller walks away).
+      pool.release(lease, { outcome: classify({ status: 200 }) });
       throw err;
     }
     if (result.ok) {
