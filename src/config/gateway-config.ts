@@ -34,6 +34,10 @@ export interface GatewayConfig {
   healthIntervalMs: number;
   /** Overall time budget of one proxied request. */
   deadlineMs: number | undefined;
+  /** Key prefix in Redis (default `keypool:`): several pools on one database. */
+  redisPrefix: string | undefined;
+  /** USD per million tokens by model, over the built-in table. */
+  prices: Record<string, { input: number; output: number }> | undefined;
 }
 
 /** The flags `keypool serve` takes (commander's camel-cased names). */
@@ -122,6 +126,8 @@ const FIELDS = {
   strategy: { schema: z.enum(STRATEGIES), flag: "--strategy", env: "KEYPOOL_STRATEGY", file: "strategy", fallback: undefined },
   healthIntervalMs: { schema: int(0, 86_400_000), flag: "--health-interval", env: "KEYPOOL_HEALTH_INTERVAL_MS", file: "healthIntervalMs", fallback: 60_000 },
   deadlineMs: { schema: int(1000, 3_600_000), file: "deadlineMs", fallback: undefined },
+  redisPrefix: { schema: z.string().trim().min(1).max(100), env: "KEYPOOL_REDIS_PREFIX", file: "redisPrefix", fallback: undefined },
+  prices: { schema: z.record(z.string().min(1), z.object({ input: z.number().min(0), output: z.number().min(0) }).strict()), file: "prices", fallback: undefined },
 } satisfies Record<keyof GatewayConfig, Field>;
 
 const FLAG_KEYS: Record<string, keyof GatewayFlags> = {

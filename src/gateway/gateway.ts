@@ -54,6 +54,8 @@ export async function openGatewayPool(config: GatewayConfig, log: Logger): Promi
     ...(config.secretKey === undefined ? {} : { secretKey: config.secretKey }),
     ...(config.strategy === undefined ? {} : { strategy: config.strategy }),
     ...(config.deadlineMs === undefined ? {} : { deadlineMs: config.deadlineMs }),
+    ...(config.redisPrefix === undefined ? {} : { redisPrefix: config.redisPrefix }),
+    ...(config.prices === undefined ? {} : { prices: config.prices }),
     health: config.healthIntervalMs === 0 ? false : { intervalMs: config.healthIntervalMs },
     logger: log,
   });

@@ -56,8 +56,16 @@ export function entriesFromItems(items: readonly unknown[]): ImportEntry[] {
   });
 }
 
+/** Adds a batch of credentials; resolves with the ids that were new. */
+export type Adder = (inputs: CredentialInput[]) => Promise<ReadonlySet<string>>;
+
+/** Adds straight into a pool (its store). */
+export function poolAdder(pool: Pool): Adder {
+  return async (inputs) => new Set((await pool.add(inputs)).added.map((v) => v.id));
+}
+
 /** Adds the valid entries in batches; `onProgress` after each batch. */
-export async function importEntries(pool: Pool, entries: readonly ImportEntry[], onProgress?: (done: number, total: number) => void, batchSize = 1000): Promise<ImportReport> {
+export async function importEntries(add: Adder, entries: readonly ImportEntry[], onProgress?: (done: number, total: number) => void, batchSize = 1000): Promise<ImportReport> {
   const report: ImportReport = { added: 0, duplicates: 0, malformed: 0, results: [] };
   const firstLineOf = new Map<string, number>();
   const valid: { line: number; input: CredentialInput }[] = [];
@@ -79,8 +87,7 @@ export async function importEntries(pool: Pool, entries: readonly ImportEntry[],
   onProgress?.(done, entries.length);
   for (let i = 0; i < valid.length; i += batchSize) {
     const batch = valid.slice(i, i + batchSize);
-    const { added } = await pool.add(batch.map((b) => b.input));
-    const addedIds = new Set(added.map((v) => v.id));
+    const addedIds = await add(batch.map((b) => b.input));
     for (const b of batch) {
       const id = credentialId(b.input.secret);
       const status = addedIds.has(id) ? "added" : "duplicate";

@@ -87,7 +87,7 @@ function account(ctx: GatewayContext, req: IncomingMessage, res: GatewayResponse
         ms: Math.round((performance.now() - res.startedAt) * 100) / 100,
         credential: res.credentialId,
         attempts: res.attempts,
-        token: res.tokenId,
+        tokenId: res.tokenId,
       },
       "request",
     );

@@ -42,6 +42,8 @@ function errSerializer(err: unknown): Record<string, unknown> {
   return out;
 }
 
+function ignore(): void {}
+
 export interface LoggerSetup {
   level?: LogLevel;
   /** Where lines go (default: stdout, buffered, flushed on exit). */
@@ -59,7 +61,10 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
-  const dest = setup.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  if (setup.destination !== undefined) return pino(options, setup.destination);
+  // Buffered (a write per 4 KB, not per line), flushed at least every second and at exit.
+  const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => dest.flush(ignore), 1000).unref();
   return pino(options, dest);
 }
 

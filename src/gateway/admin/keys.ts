@@ -7,7 +7,7 @@ import type { GatewayContext } from "../context.ts";
 import { readBody } from "../http/body.ts";
 import { sendJson } from "../http/respond.ts";
 import type { GatewayResponse } from "../http/response.ts";
-import { entriesFromItems, entriesFromText, importEntries } from "../keys-import.ts";
+import { entriesFromItems, entriesFromText, importEntries, poolAdder } from "../keys-import.ts";
 import { jsonBody, queryObject, validate } from "./input.ts";
 import { addKeysBody, keysQuery, noteBody, patchKeyBody, probeBody } from "./schemas.ts";
 import { adminKeyView, cleanProbe } from "./views.ts";
@@ -36,7 +36,7 @@ export async function addKeys(ctx: GatewayContext, req: IncomingMessage, res: Ga
     entries = body.keys !== undefined ? entriesFromItems(body.keys) : entriesFromText(body.text ?? "");
   }
   if (entries.length === 0) throw new ValidationError("no keys in the request", "keys");
-  const report = await importEntries(ctx.pool, entries);
+  const report = await importEntries(poolAdder(ctx.pool), entries);
   sendJson(res, report.added > 0 ? 201 : 200, report);
 }
 
