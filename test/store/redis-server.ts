@@ -22,14 +22,18 @@ export class OwnRedis {
   #child: ChildProcess | null = null;
   readonly #dir = mkdtempSync(join(tmpdir(), "keypool-redis-"));
 
-  constructor(port: number) {
+  readonly #persist: boolean;
+
+  /** `persist`: keep data across kill and restart (append-only file, fsync always), like a real outage. */
+  constructor(port: number, options: { persist?: boolean } = {}) {
     this.port = port;
     this.url = `redis://127.0.0.1:${port}/0`;
+    this.#persist = options.persist ?? false;
   }
 
   /** Starts the server and waits until it answers. */
   async start(): Promise<void> {
-    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.#dir], { stdio: "ignore" });
+    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", this.#persist ? "yes" : "no", "--appendfsync", "always", "--dir", this.#dir], { stdio: "ignore" });
     child.once("error", () => undefined);
     this.#child = child;
     const deadline = Date.now() + 5000;
