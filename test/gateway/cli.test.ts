@@ -83,8 +83,8 @@ describe("keypool keys/tokens on a local store", () => {
     const rows = JSON.parse(list.stdout) as { id: string; name: string; models: string[]; quotaTokens: number; rpm: number; state: string }[];
     assert.deepEqual([rows[0]!.name, rows[0]!.models, rows[0]!.quotaTokens, rows[0]!.rpm, rows[0]!.state], ["ci", ["gpt-4o-mini"], 1000, 60, "active"]);
     assert.equal((await runCli(["tokens", "rm", rows[0]!.id], env)).code, 0);
-    const after = JSON.parse((await runCli(["tokens", "list", "--json"], env)).stdout) as { state: string }[];
-    assert.equal(after[0]!.state, "revoked");
+    const revoked = JSON.parse((await runCli(["tokens", "list", "--json"], env)).stdout) as { state: string }[];
+    assert.equal(revoked[0]!.state, "revoked");
     const bad = await runCli(["tokens", "add", "--name", "x", "--rpm", "lots"], env);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /--rpm must be a positive integer/);
