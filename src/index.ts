@@ -11,3 +11,15 @@ export { KeypoolError, ConfigError, ValidationError, NotFoundError } from "./err
 export { openStore } from "./store/open-store.ts";
 export type { Store } from "./store/types.ts";
 export { maskSecret } from "./util/mask.ts";
+export {
+  ChatClient,
+  ChatAbortedError,
+  ChatTimeoutError,
+  ContextTooLongError,
+  ChatUpstreamError,
+  ConversationUnavailableError,
+  registerBackend,
+  createWebBackend,
+  registerWebProbe,
+} from "./chat/index.ts";
+export type { ChatClientOptions, SendMessageOptions, ChatReply, ChatProgress, ChatUsage, ChatSession, ClientUsage, ChatBackend, TurnRequest, TurnResult } from "./chat/index.ts";
