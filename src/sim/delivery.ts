@@ -19,10 +19,12 @@ export type Delivered = number | "reset" | "hang" | "aborted";
 export function resetConnection(res: ServerResponse): void {
   const socket = res.socket;
   if (!socket || socket.destroyed) return;
-  // Let what was written reach the client first, then send a TCP reset.
-  if (socket.writableLength === 0) socket.resetAndDestroy();
-  else socket.once("drain", () => socket.resetAndDestroy());
+  // An empty write calls back once everything written before it has left
+  // (http corks the socket within a tick); then a TCP reset.
+  socket.write(EMPTY, () => socket.resetAndDestroy());
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Writes an answer made of `pieces` (the SSE events of a stream, or one JSON
