@@ -11,28 +11,24 @@ import type { CredentialPatch, EventQuery, Store, UsageQuery, UsageRow } from ".
 import { makeEvent } from "./audit.ts";
 import { credentialId, newCredentialRecord } from "./credential-record.ts";
 import { parseCredentialInput } from "./credential-input.ts";
-import { NoCredentialError } from "./errors.ts";
-import { FailureWindow } from "./failure-window.ts";
-import { availableAt, isUsable } from "./eligibility.ts";
-import { isAmbiguous, type Outcome } from "./outcome.ts";
-import { planCooldownOver, planForOutcome, planManual, planBudget, type Plan } from "./plan.ts";
+import { planCooldownOver, planManual, type Plan } from "./plan.ts";
 import type { PoolPolicy } from "./policy.ts";
-import { costUsd, type PriceTable } from "./prices.ts";
-import { parseRateLimit, type HeaderGetter } from "./ratelimit-headers.ts";
-import { RateWindow } from "./rate-window.ts";
+import { type PriceTable } from "./prices.ts";
 import type { RetryLimits } from "./retry-policy.ts";
 import { CandidateIndex } from "./selection/candidate-index.ts";
-import { holdUntil, type KeyEntry } from "./selection/key-entry.ts";
-import type { NoCandidate } from "./selection/candidate-index.ts";
+import { type KeyEntry } from "./selection/key-entry.ts";
 import type { StrategyName } from "./selection/strategies.ts";
 import { SharedSequence } from "./shared-sequence.ts";
 import { StateWriter } from "./state-writer.ts";
 import { StatsBuffer } from "./stats-buffer.ts";
 import { attachSync } from "./sync.ts";
-import type { AuditEvent, CredentialInput, CredentialKind, CredentialRecord, CredentialView, UsageRecord } from "./types.ts";
+import type { AuditEvent, CredentialInput, CredentialRecord, CredentialView, UsageRecord } from "./types.ts";
 import { UsageWriter } from "./usage-writer.ts";
 import { toView } from "./view.ts";
 import { Waiter } from "./waiter.ts";
+import { LeaseDesk, type AcquireRequest, type AttemptReport, type Lease } from "./lease-desk.ts";
+
+export type { AcquireRequest, AttemptReport, Lease } from "./lease-desk.ts";
 import type { HealthChecker, ProbeResult, RoundOptions } from "./health/checker.ts";
 
 export interface PoolConfig {
@@ -48,44 +44,9 @@ export interface PoolConfig {
   rng: () => number;
 }
 
-/** A credential checked out for one attempt; hand it back with `release`. */
-export interface Lease {
-  readonly entry: KeyEntry;
-  readonly record: CredentialRecord;
-  readonly model: string | null;
-  released: boolean;
-}
-
-export interface AttemptReport {
-  outcome: Outcome;
-  /** The caller gave up: nothing is learnt about the key. */
-  aborted?: boolean;
-  headers?: HeaderGetter;
-  usage?: { promptTokens: number; completionTokens: number } | null;
-}
-
-export interface AcquireRequest {
-  model: string | null;
-  /** Keys this request already tried after ambiguous faults. */
-  exclude: ReadonlySet<string> | null;
-  signal?: AbortSignal | null;
-  /** Absolute time (ms) after which waiting is pointless. */
-  deadline: number;
-  /** API keys (default) or web sessions. */
-  kind?: CredentialKind;
-  /** Only this credential (a conversation that must stay on its account). */
-  only?: string;
-}
-
 export interface AddResult {
   added: CredentialView[];
   duplicates: CredentialView[];
-}
-
-interface Runtime {
-  failures: FailureWindow;
-  rpm: RateWindow | null;
-  tpm: RateWindow | null;
 }
 
 export interface PoolEvents {
@@ -104,7 +65,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   readonly #stats: StatsBuffer;
   readonly #usage: UsageWriter;
   readonly #waiter = new Waiter();
-  readonly #runtime = new Map<string, Runtime>();
+  readonly #desk: LeaseDesk;
   readonly #salt: string;
   #unsubscribe: () => void = () => {};
   #ticker: NodeJS.Timeout | undefined;
@@ -144,6 +105,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     });
     this.#stats = new StatsBuffer(store);
     this.#usage = new UsageWriter(store);
+    this.#desk = new LeaseDesk({ config, index: this.index, writer: this.#writer, stats: this.#stats, waiter: this.#waiter, closed: () => this.#closed });
   }
 
   /** Loads the store's credentials and follows its changes. */
@@ -265,20 +227,13 @@ export class Pool extends EventEmitter<PoolEvents> {
    * Checks out a credential for one attempt, waiting (bounded) while every
    * eligible key cools. Null when every eligible key was already tried.
    */
-  async acquire(req: AcquireRequest): Promise<Lease | null> {
-    const waitLimit = Math.min(req.deadline, Date.now() + this.config.maxWaitMs);
-    const kind = req.kind ?? "api";
-    for (;;) {
-      if (this.#closed) throw new NoCredentialError({ reason: "empty" });
-      const now = Date.now();
-      const e = req.only === undefined ? this.index.pick(req.model, req.exclude, now, kind) : this.#only(req.only, req.model, now);
-      if (e !== undefined) return this.#lease(e, req.model);
-      if (req.only === undefined && req.exclude !== null && req.exclude.size > 0 && this.index.size(req.model, kind) > 0) return null;
-      const why = req.only === undefined ? this.index.explain(req.model, now, kind) : this.#explainOnly(req.only, req.model, now);
-      const until = why.reason === "cooling" ? why.until : why.reason === "busy" ? now + 250 : Infinity;
-      if (until > waitLimit) throw new NoCredentialError(why, now);
-      await this.#waiter.wait(until - now, req.signal);
-    }
+  acquire(req: AcquireRequest): Promise<Lease | null> {
+    return this.#desk.acquire(req);
+  }
+
+  /** Hands a credential back with what happened; returns the plan taken, if any. */
+  release(lease: Lease, report: AttemptReport): Plan | null {
+    return this.#desk.release(lease, report);
   }
 
   /** Records metered usage; when the store is down it is kept and retried (never counted twice). */
@@ -289,51 +244,6 @@ export class Pool extends EventEmitter<PoolEvents> {
   /** Writes waiting for the store (state changes, usage): what the figures of a store outage show. */
   get backlog(): { stateWrites: number; usageRecords: number; dropped: number } {
     return { stateWrites: this.#writer.queued, usageRecords: this.#usage.queued, dropped: this.#writer.dropped + this.#usage.dropped };
-  }
-
-  /** Hands a credential back with what happened; returns the plan taken, if any. */
-  release(lease: Lease, report: AttemptReport): Plan | null {
-    if (lease.released) return null;
-    lease.released = true;
-    const e = lease.entry;
-    const now = Date.now();
-    const { outcome } = report;
-    if (report.headers !== undefined) {
-      const info = parseRateLimit(report.headers);
-      if (info !== null) e.headroom.set(lease.model ?? "", { info, at: now, inFlightAt: e.inFlight - 1 });
-    }
-    this.index.finished(e);
-    this.#waiter.notify();
-    if (report.aborted === true) {
-      this.#stats.add(e.id, 1, 0, 0, now);
-      return null;
-    }
-
-    const rt = this.#rt(e.record);
-    const ambiguousCount = isAmbiguous(outcome.kind) ? rt.failures.record(now) : 0;
-    let spent = 0;
-    if (report.usage != null && lease.model !== null) {
-      spent = costUsd(lease.model, report.usage.promptTokens, report.usage.completionTokens, this.config.prices);
-      if (rt.tpm !== null && e.record.tpm !== null) {
-        rt.tpm.add(now, report.usage.promptTokens + report.usage.completionTokens);
-        if (rt.tpm.total(now) >= e.record.tpm) this.index.hold(e, "*", rt.tpm.freeAt(now, e.record.tpm - 1));
-      }
-    }
-    const failed = outcome.kind !== "success";
-    this.#stats.add(e.id, 1, failed ? 1 : 0, spent, now);
-
-    const rec = e.record;
-    let plan: Plan | null = null;
-    if (this.index.entries.has(e.id)) {
-      const ejected = ambiguousCount >= this.config.policy.ambiguousThreshold ? this.#ejectedShare(now) : { now: 0, after: 0 };
-      plan = planForOutcome(rec, outcome, { model: lease.model, now, policy: this.config.policy, ambiguousCount, ejectedPercent: ejected.now, ejectedPercentAfter: ejected.after });
-      if (plan === null && spent > 0) plan = planBudget(rec, rec.spentUsd + (this.#stats.pending(e.id)?.spentUsd ?? 0), now);
-      if (plan !== null) {
-        if (plan.event === "state") rt.failures.clear();
-        void this.#writer.apply(rec, plan, now);
-      }
-    }
-    return plan;
   }
 
   /** Probes one credential (any state), or every key that is not retired or disabled. */
@@ -376,61 +286,6 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   // ---- internals -------------------------------------------------------------
 
-  #lease(e: KeyEntry, model: string | null): Lease {
-    this.index.started(e, model);
-    const rt = this.#rt(e.record);
-    if (rt.rpm !== null && e.record.rpm !== null) {
-      const now = Date.now();
-      rt.rpm.add(now, 1);
-      if (rt.rpm.total(now) >= e.record.rpm) this.index.hold(e, "*", rt.rpm.freeAt(now, e.record.rpm - 1));
-    }
-    return { entry: e, record: e.record, model, released: false };
-  }
-
-  #only(id: string, model: string | null, now: number): KeyEntry | undefined {
-    const e = this.index.entries.get(id);
-    if (e === undefined) throw new NotFoundError("credential", id);
-    const r = e.record;
-    if (!isUsable(r, model, now) || holdUntil(e, model) > now) return undefined;
-    return r.maxInFlight !== null && e.inFlight >= r.maxInFlight ? undefined : e;
-  }
-
-  #explainOnly(id: string, model: string | null, now: number): NoCandidate {
-    const e = this.index.entries.get(id);
-    if (e === undefined) return { reason: "empty" };
-    const r = e.record;
-    if (r.state !== "active" && r.state !== "cooling") return { reason: "unusable", states: { [r.state]: 1 } };
-    const at = Math.max(availableAt(r, model), holdUntil(e, model));
-    if (at > now) return { reason: "cooling", until: at };
-    if (model !== null && !isUsable(r, model, now)) return { reason: "model_not_served", model };
-    return { reason: "busy" };
-  }
-
-  #rt(r: CredentialRecord): Runtime {
-    let rt = this.#runtime.get(r.id);
-    if (rt === undefined) {
-      rt = { failures: new FailureWindow(this.config.policy.ambiguousWindowMs), rpm: null, tpm: null };
-      this.#runtime.set(r.id, rt);
-    }
-    if (r.rpm !== null) rt.rpm ??= new RateWindow();
-    if (r.tpm !== null) rt.tpm ??= new RateWindow();
-    return rt;
-  }
-
-  /** Share of the pool out for ambiguous reasons now, and after one more ejection. O(n), only at the threshold. */
-  #ejectedShare(now: number): { now: number; after: number } {
-    let out = 0;
-    let total = 0;
-    for (const e of this.index.entries.values()) {
-      const r = e.record;
-      if (r.state === "retired" || r.state === "disabled") continue;
-      total++;
-      if (r.ejections > 0 && ((r.state === "cooling" && r.coolUntil > now) || r.state === "quarantined")) out++;
-    }
-    if (total === 0) return { now: 0, after: 100 };
-    return { now: (out / total) * 100, after: ((out + 1) / total) * 100 };
-  }
-
   #applyLocal(r: CredentialRecord): void {
     if (this.#closed) return;
     this.index.upsert(r);
@@ -439,7 +294,7 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   #dropLocal(id: string): void {
     this.index.remove(id);
-    this.#runtime.delete(id);
+    this.#desk.forget(id);
   }
 
   #onWake(e: KeyEntry): void {
@@ -475,7 +330,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     const rec = this.#mustGet(id);
     const plan = planManual(rec, action, Date.now(), note);
     if (plan !== null) {
-      if (action === "enable") this.#runtime.get(rec.id)?.failures.clear();
+      if (action === "enable") this.#desk.clearFailures(rec.id);
       await this.#writer.apply(rec, plan);
     }
     return this.#view(this.index.entries.get(rec.id)!);
