@@ -7,7 +7,8 @@ import { CandidateIndex } from "../src/pool/selection/candidate-index.ts";
 import { STRATEGIES, type StrategyName } from "../src/pool/selection/strategies.ts";
 import { newCredentialRecord } from "../src/pool/credential-record.ts";
 import { createPool } from "../src/create-pool.ts";
-import { startSimulator } from "../src/sim/index.ts";
+import { startSimThread } from "./lib/servers.ts";
+import { printTable } from "./lib/table.ts";
 
 const SIZES = [10, 1_000, 100_000];
 
@@ -29,12 +30,15 @@ function selectionCost(strategy: StrategyName, keys: number, ops: number): numbe
 }
 
 export async function selectionBench(): Promise<void> {
-  console.log("\nSelection: pick + start + finish, ns per request (lower is better; flat across sizes is the target)");
-  console.log(`${"strategy".padEnd(12)}${SIZES.map((n) => `${n.toLocaleString("en")} keys`.padStart(14)).join("")}${"100k / 10".padStart(12)}`);
-  for (const strategy of STRATEGIES) {
+  const rows = STRATEGIES.map((strategy) => {
     const costs = SIZES.map((n) => selectionCost(strategy, n, 200_000));
-    console.log(`${strategy.padEnd(12)}${costs.map((c) => c.toFixed(0).padStart(14)).join("")}${`×${(costs[2]! / costs[0]!).toFixed(2)}`.padStart(12)}`);
-  }
+    return [strategy, ...costs.map((c) => Math.round(c)), `×${(costs[2]! / costs[0]!).toFixed(2)}`];
+  });
+  printTable(
+    "Selection: pick + start + finish, ns per request (no network; flat in the pool size is the target)",
+    ["strategy", ...SIZES.map((n) => `${n.toLocaleString("en-US")} keys`), "100k / 10"],
+    rows,
+  );
 }
 
 interface LoadResult {
@@ -64,25 +68,24 @@ async function drive(doFetch: () => Promise<Response>, connections: number, dura
 
 export async function fetchBench(durationMs = 4000): Promise<void> {
   const keys = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`sk-bench-${String(i).padStart(24, "0")}`, "ok"]));
-  const sim = await startSimulator({ keys });
+  const sim = await startSimThread({ keys }); // its own thread: the client side is what we measure
   const pool = await createPool({ upstream: `${sim.url}/v1`, keys: Object.keys(keys), health: false });
   const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "benchmark" }] });
   const url = `${sim.url}/v1/chat/completions`;
   const plain = () => fetch(url, { method: "POST", headers: { authorization: `Bearer ${Object.keys(keys)[0]}`, "content-type": "application/json" }, body });
   const pooled = () => pool.fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
   try {
-    console.log("\npool.fetch vs plain fetch to the simulator (same run, non-streaming chat completions)");
-    console.log(`${"connections".padEnd(13)}${"client".padEnd(12)}${"req/s".padStart(10)}${"p50 ms".padStart(10)}${"p99 ms".padStart(10)}`);
+    const rows: (string | number)[][] = [];
     for (const connections of [1, 64]) {
       await drive(plain, connections, 500);
       await drive(pooled, connections, 500);
       const a = await drive(plain, connections, durationMs);
       const b = await drive(pooled, connections, durationMs);
-      const row = (name: string, r: LoadResult) => console.log(`${String(connections).padEnd(13)}${name.padEnd(12)}${r.rps.toFixed(0).padStart(10)}${r.p50.toFixed(3).padStart(10)}${r.p99.toFixed(3).padStart(10)}`);
-      row("fetch", a);
-      row("pool.fetch", b);
-      console.log(`${"".padEnd(13)}${"ratio".padEnd(12)}${(b.rps / a.rps).toFixed(2).padStart(10)}${`+${(b.p50 - a.p50).toFixed(3)}`.padStart(10)}${`+${(b.p99 - a.p99).toFixed(3)}`.padStart(10)}`);
+      rows.push([connections, "fetch", Math.round(a.rps), a.p50.toFixed(3), a.p99.toFixed(3)]);
+      rows.push([connections, "pool.fetch", Math.round(b.rps), b.p50.toFixed(3), b.p99.toFixed(3)]);
+      rows.push([connections, "pooled / plain", `${((b.rps / a.rps) * 100).toFixed(0)}%`, `+${(b.p50 - a.p50).toFixed(3)}`, `+${(b.p99 - a.p99).toFixed(3)}`]);
     }
+    printTable("pool.fetch vs a plain fetch to the simulator (same run, same client process, non-streaming chat completions, 8 keys)", ["connections", "client", "req/s", "p50 ms", "p99 ms"], rows);
   } finally {
     await pool.close();
     await sim.close();
