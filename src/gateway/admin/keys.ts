@@ -22,7 +22,7 @@ export function listKeys(ctx: GatewayContext, res: GatewayResponse, query: strin
   const total = views.length;
   const offset = q.offset ?? 0;
   const page = views.slice(offset, q.limit === undefined ? undefined : offset + q.limit);
-  sendJson(res, 200, { data: page.map(adminKeyView), total, offset });
+  sendJson(res, 200, { data: page.map((v) => adminKeyView(v, ctx.pool)), total, offset });
 }
 
 /** JSON `{keys: [...]}` or `{text}`, or a text/plain body of lines: a result per line. */
@@ -47,20 +47,20 @@ function mustGet(ctx: GatewayContext, id: string) {
 }
 
 export function getKey(ctx: GatewayContext, res: GatewayResponse, id: string): void {
-  sendJson(res, 200, adminKeyView(mustGet(ctx, id)));
+  sendJson(res, 200, adminKeyView(mustGet(ctx, id), ctx.pool));
 }
 
 export async function patchKey(ctx: GatewayContext, req: IncomingMessage, res: GatewayResponse, id: string): Promise<void> {
   const patch = await jsonBody(req, ctx.maxBodyBytes, patchKeyBody);
   const view = await ctx.pool.update(mustGet(ctx, id).id, patch as CredentialPatch, "updated through the admin API");
-  sendJson(res, 200, adminKeyView(view));
+  sendJson(res, 200, adminKeyView(view, ctx.pool));
 }
 
 export async function switchKey(ctx: GatewayContext, req: IncomingMessage, res: GatewayResponse, id: string, action: "enable" | "disable"): Promise<void> {
   const { note } = await jsonBody(req, 64 * 1024, noteBody);
   const key = mustGet(ctx, id).id;
   const view = action === "enable" ? await ctx.pool.enable(key, note) : await ctx.pool.disable(key, note ?? "disabled through the admin API");
-  sendJson(res, 200, adminKeyView(view));
+  sendJson(res, 200, adminKeyView(view, ctx.pool));
 }
 
 export async function removeKey(ctx: GatewayContext, res: GatewayResponse, id: string): Promise<void> {

@@ -54,7 +54,7 @@ export function statsOf(ctx: GatewayContext) {
   const keys: Record<string, number> = {};
   for (const s of CREDENTIAL_STATES) keys[s] = 0;
   for (const e of ctx.pool.index.entries.values()) keys[e.record.state] = (keys[e.record.state] ?? 0) + 1;
-  return { ...ctx.live.snapshot(ctx.metrics.inflight), keys, backlog: ctx.pool.backlog, instance: ctx.pool.config.instance, version };
+  return { ...ctx.live.snapshot(ctx.metrics.inflight), keys, backlog: ctx.pool.backlog, instance: ctx.pool.config.instance, upstream: ctx.pool.config.upstream, version };
 }
 
 export function stats(ctx: GatewayContext, res: GatewayResponse): void {
