@@ -103,7 +103,16 @@ export class Pool extends EventEmitter<PoolEvents> {
       },
       error: (err) => this.#error(err),
     });
-    this.#stats = new StatsBuffer(store);
+    this.#stats = new StatsBuffer(store, 2000, (batch) => {
+      for (const d of batch) {
+        const r = this.index.entries.get(d.id)?.record;
+        if (r === undefined) continue;
+        r.requests += d.requests;
+        r.failures += d.failures;
+        r.spentUsd += d.spentUsd;
+        if (d.lastUsedAt !== null && (r.lastUsedAt === null || d.lastUsedAt > r.lastUsedAt)) r.lastUsedAt = d.lastUsedAt;
+      }
+    });
     this.#usage = new UsageWriter(store);
     this.#desk = new LeaseDesk({ config, index: this.index, writer: this.#writer, stats: this.#stats, waiter: this.#waiter, closed: () => this.#closed });
   }

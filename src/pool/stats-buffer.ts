@@ -5,9 +5,16 @@ export class StatsBuffer {
   readonly #store: Store;
   readonly #deltas = new Map<string, StatsDelta>();
   readonly #timer: NodeJS.Timeout;
+  readonly #onFlushed: ((batch: readonly StatsDelta[]) => void) | undefined;
 
-  constructor(store: Store, flushMs = 2000) {
+  /**
+   * `onFlushed` hears each batch once the store has it: the store's counter
+   * bump makes no change-feed entry, so the instance adds the counts to its
+   * own copy there (otherwise they vanish from its views once no longer pending).
+   */
+  constructor(store: Store, flushMs = 2000, onFlushed?: (batch: readonly StatsDelta[]) => void) {
     this.#store = store;
+    this.#onFlushed = onFlushed;
     this.#timer = setInterval(() => void this.flush().catch(() => {}), flushMs).unref();
   }
 
@@ -42,6 +49,7 @@ export class StatsBuffer {
       }
       throw err;
     }
+    this.#onFlushed?.(batch);
   }
 
   async close(): Promise<void> {
