@@ -1,6 +1,7 @@
 /**
  * The live view behind `/admin/stats` and `/admin/live`: requests and errors
- * per second over the last minute, in a ring of one-second buckets.
+ * per second over the last minute, in a ring of one-second buckets (the
+ * server records `/v1` requests only).
  */
 const SPAN = 60;
 

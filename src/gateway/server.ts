@@ -76,7 +76,8 @@ function account(ctx: GatewayContext, req: IncomingMessage, res: GatewayResponse
   const status = res.writableEnded ? res.statusCode : 499;
   ctx.metrics.inflight--;
   ctx.metrics.request(res.route, status, res.credentialState);
-  ctx.live.record(status);
+  // The live view is the API's traffic: the dashboard's own reads, health checks and scrapes would drown it.
+  if (res.route.startsWith("/v1")) ctx.live.record(status);
   if (ctx.log.isLevelEnabled("info")) {
     ctx.log.info(
       {

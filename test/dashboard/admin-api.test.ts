@@ -37,4 +37,26 @@ describe("admin API for the dashboard", () => {
     const s = (await (await h.admin("/admin/stats")).json()) as { upstream: string };
     assert.equal(s.upstream, `${h.sim.url}/v1`);
   });
+
+  it("counts /v1 traffic in the live view, not the admin API's own reads nor open live streams", async () => {
+    interface Stats {
+      inflight: number;
+      requests: { total: number };
+    }
+    const stats = async (): Promise<Stats> => (await (await h.admin("/admin/stats")).json()) as Stats;
+    const start = (await stats()).requests.total;
+    for (let i = 0; i < 5; i++) await h.admin("/admin/keys");
+    await fetch(`${h.gw.url}/healthz`);
+    await fetch(`${h.gw.url}/dashboard/`);
+    assert.equal((await stats()).requests.total, start);
+    await chat(h.client());
+    assert.equal((await stats()).requests.total, start + 1);
+    const ac = new AbortController();
+    const live = await h.admin("/admin/live", { signal: ac.signal });
+    const first = new TextDecoder().decode((await live.body!.getReader().read()).value);
+    const s = JSON.parse(first.split("\ndata: ")[1]!) as Stats;
+    assert.equal(s.inflight, 0);
+    assert.equal((await stats()).inflight, 0);
+    ac.abort();
+  });
 });

@@ -50,15 +50,16 @@ export async function usage(ctx: GatewayContext, res: GatewayResponse, query: st
   sendJson(res, 200, { groupBy: q.groupBy, from: from ?? null, to: to ?? null, data: rows, total });
 }
 
-export function statsOf(ctx: GatewayContext) {
+/** Requests in flight leave out the open `/admin/live` streams and the `asking` request; request rates count `/v1` only. */
+export function statsOf(ctx: GatewayContext, asking = 0) {
   const keys: Record<string, number> = {};
   for (const s of CREDENTIAL_STATES) keys[s] = 0;
   for (const e of ctx.pool.index.entries.values()) keys[e.record.state] = (keys[e.record.state] ?? 0) + 1;
-  return { ...ctx.live.snapshot(ctx.metrics.inflight), keys, backlog: ctx.pool.backlog, instance: ctx.pool.config.instance, upstream: ctx.pool.config.upstream, version };
+  return { ...ctx.live.snapshot(ctx.metrics.inflight - ctx.liveStreams.size - asking), keys, backlog: ctx.pool.backlog, instance: ctx.pool.config.instance, upstream: ctx.pool.config.upstream, version };
 }
 
 export function stats(ctx: GatewayContext, res: GatewayResponse): void {
-  sendJson(res, 200, statsOf(ctx));
+  sendJson(res, 200, statsOf(ctx, 1));
 }
 
 /** Ends the open `/admin/live` streams (the gateway is shutting down). */
@@ -72,10 +73,10 @@ export function live(ctx: GatewayContext, res: GatewayResponse): Promise<void> {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", "x-accel-buffering": "no" });
   const send = (): void => void res.write(`event: stats\ndata: ${JSON.stringify(statsOf(ctx))}\n\n`);
   const onEvent = (ev: AuditEvent): void => void res.write(`event: event\ndata: ${JSON.stringify(ev)}\n\n`);
+  ctx.liveStreams.add(res);
   send();
   const timer = setInterval(send, 1000);
   ctx.pool.on("event", onEvent);
-  ctx.liveStreams.add(res);
   return new Promise((resolve) => {
     res.once("close", () => {
       clearInterval(timer);
