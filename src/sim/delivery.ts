@@ -15,6 +15,16 @@ export interface DeliveryPlan {
 
 export type Delivered = number | "reset" | "hang" | "aborted";
 
+/** An answer's body: whole for a plain answer, in pieces when slowed or cut. */
+export interface Payload {
+  whole(): string | Buffer;
+  parts(): readonly string[];
+}
+
+export function payloadOf(pieces: readonly string[]): Payload {
+  return { whole: () => (pieces.length === 1 ? pieces[0]! : pieces.join("")), parts: () => pieces };
+}
+
 /** Destroys the connection without an answer, as a dropped upstream does. */
 export function resetConnection(res: ServerResponse): void {
   const socket = res.socket;
@@ -27,24 +37,35 @@ export function resetConnection(res: ServerResponse): void {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Writes an answer made of `pieces` (the SSE events of a stream, or one JSON
- * body). Plain answers go out in one write; a plan adds pauses between pieces
+ * Writes an answer: its pieces are the SSE events of a stream, or one JSON
+ * body. Plain answers go out in one write; a plan adds pauses between pieces
  * or cuts the answer after its headers or after N pieces. Resolves with what
  * was delivered once the answer is done, cut or abandoned by the client.
  */
-export async function deliver(
+export function deliver(
+  res: ServerResponse,
+  status: number,
+  headers: HeaderList,
+  payload: Payload,
+  plan: DeliveryPlan | null,
+  signal: AbortSignal,
+): Delivered | Promise<Delivered> {
+  if (plan === null || (plan.chunkMs === 0 && plan.cut === null)) {
+    res.writeHead(status, headers);
+    res.end(payload.whole());
+    return status;
+  }
+  return deliverPlanned(res, status, headers, payload.parts(), plan, signal);
+}
+
+async function deliverPlanned(
   res: ServerResponse,
   status: number,
   headers: HeaderList,
   pieces: readonly string[],
-  plan: DeliveryPlan | null,
+  plan: DeliveryPlan,
   signal: AbortSignal,
 ): Promise<Delivered> {
-  if (plan === null || (plan.chunkMs === 0 && plan.cut === null)) {
-    res.writeHead(status, headers);
-    res.end(pieces.length === 1 ? pieces[0] : pieces.join(""));
-    return status;
-  }
   let parts = pieces;
   // A single JSON body is cut in its middle, so that a chunk cut always truncates it.
   if (parts.length === 1 && plan.cut?.at === "chunks") {

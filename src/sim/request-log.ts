@@ -13,34 +13,71 @@ export interface RequestLogEntry {
   status: number | "reset" | "hang" | null;
 }
 
-/** The last `capacity` requests, oldest first. */
+interface Slot extends RequestLogEntry {
+  seq: number;
+}
+
+/**
+ * The last `capacity` requests. Slots are reused in place (no allocation per
+ * request); `add` returns a sequence number through which the answer's status
+ * is recorded later, unless the slot was reused meanwhile.
+ */
 export class RequestLog {
   readonly capacity: number;
-  #ring: Array<RequestLogEntry | undefined>;
-  #next = 0;
+  #slots: Slot[] = [];
+  #seq = 0;
 
   constructor(capacity = 1000) {
     this.capacity = capacity;
-    this.#ring = Array.from<RequestLogEntry | undefined>({ length: capacity });
   }
 
-  add(entry: RequestLogEntry): RequestLogEntry {
-    this.#ring[this.#next] = entry;
-    this.#next = (this.#next + 1) % this.capacity;
-    return entry;
+  add(key: string | null, kind: "key" | "session", method: string, path: string, body: unknown, time: number): number {
+    const seq = ++this.#seq;
+    const index = seq % this.capacity;
+    const slot = this.#slots[index];
+    if (slot === undefined) {
+      this.#slots[index] = { seq, key, kind, method, path, body, time, status: null };
+    } else {
+      slot.seq = seq;
+      slot.key = key;
+      slot.kind = kind;
+      slot.method = method;
+      slot.path = path;
+      slot.body = body;
+      slot.time = time;
+      slot.status = null;
+    }
+    return seq;
   }
 
+  setStatus(seq: number, status: number | "reset" | "hang"): void {
+    const slot = this.#slots[seq % this.capacity];
+    if (slot !== undefined && slot.seq === seq) slot.status = status;
+  }
+
+  /** Copies of the entries, oldest first; `key` filters, `limit` keeps the newest. */
   list(key?: string, limit = this.capacity): RequestLogEntry[] {
     const out: RequestLogEntry[] = [];
-    for (let i = 0; i < this.capacity; i++) {
-      const e = this.#ring[(this.#next + i) % this.capacity];
-      if (e !== undefined && (key === undefined || e.key === key)) out.push(e);
+    const first = Math.max(1, this.#seq - this.capacity + 1);
+    for (let seq = first; seq <= this.#seq; seq++) {
+      const slot = this.#slots[seq % this.capacity];
+      if (slot === undefined || slot.seq !== seq || (key !== undefined && slot.key !== key)) continue;
+      out.push({ key: slot.key, kind: slot.kind, method: slot.method, path: slot.path, body: slot.body, time: slot.time, status: slot.status });
     }
     return limit < out.length ? out.slice(out.length - limit) : out;
   }
 
   clear(): void {
-    this.#ring = Array.from<RequestLogEntry | undefined>({ length: this.capacity });
-    this.#next = 0;
+    this.#slots = [];
   }
+}
+
+/** A request's place in the log, for code that records its status later. */
+export interface LogRef {
+  readonly log: RequestLog;
+  readonly seq: number;
+}
+
+export function setLogStatus(ref: LogRef, status: number | "reset" | "hang"): void {
+  ref.log.setStatus(ref.seq, status);
 }

@@ -9,7 +9,7 @@ import { matchApiRoute } from "./openai/routes.ts";
 import { authSession } from "./web/auth-route.ts";
 import { handleBackend } from "./web/backend.ts";
 
-async function dispatch(ctx: SimContext, control: SimControl, req: IncomingMessage, res: ServerResponse): Promise<void> {
+function dispatch(ctx: SimContext, control: SimControl, req: IncomingMessage, res: ServerResponse): void | Promise<void> {
   const { path, query } = splitUrl(req.url ?? "/");
   const method = req.method ?? "GET";
   if (path.startsWith("/v1/") || path.startsWith("/dashboard/")) {
@@ -29,11 +29,16 @@ async function dispatch(ctx: SimContext, control: SimControl, req: IncomingMessa
 /** The simulator's HTTP server: plain node:http, one dispatch function, no framework. */
 export function createSimServer(ctx: SimContext, control: SimControl): Server {
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-    dispatch(ctx, control, req, res).catch((err: unknown) => {
+    const fail = (err: unknown): void => {
       process.emitWarning(`keypool sim: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       if (!res.headersSent) sendJson(res, 500, SERVER_ERROR.body);
       else res.destroy();
-    });
+    };
+    try {
+      dispatch(ctx, control, req, res)?.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
   });
   return server;
 }

@@ -4,13 +4,25 @@
  */
 export function formatDuration(ms: number): string {
   if (ms <= 0) return "0s";
-  if (ms < 1000) return `${Math.ceil(ms)}ms`;
-  const totalMs = Math.ceil(ms);
-  const h = Math.floor(totalMs / 3_600_000);
-  const m = Math.floor((totalMs % 3_600_000) / 60_000);
-  const s = (totalMs % 60_000) / 1000;
-  const sec = `${Number.isInteger(s) ? s : s.toFixed(3).replace(/0+$/, "")}s`;
+  const total = Math.ceil(ms);
+  if (total < 1000) return `${total}ms`;
+  const h = Math.floor(total / 3_600_000);
+  const m = Math.floor((total % 3_600_000) / 60_000);
+  const sec = seconds(total % 60_000);
   if (h > 0) return `${h}h${m}m${sec}`;
   if (m > 0) return `${m}m${sec}`;
   return sec;
+}
+
+/** `12.345s`, `12.3s`, `12s` from milliseconds, without floating-point formatting. */
+function seconds(ms: number): string {
+  const whole = Math.floor(ms / 1000);
+  let frac = ms % 1000;
+  if (frac === 0) return `${whole}s`;
+  let digits = 3;
+  while (frac % 10 === 0) {
+    frac /= 10;
+    digits -= 1;
+  }
+  return `${whole}.${String(frac).padStart(digits, "0")}s`;
 }

@@ -1,18 +1,21 @@
 import { randomBytes } from "node:crypto";
 
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-let pool = randomBytes(4096);
+const POOL_BYTES = 64 * 1024;
+let pool = randomBytes(POOL_BYTES).toString("base64url");
 let offset = 0;
 
-/** A random id like OpenAI's (`chatcmpl-…`, `req_…`), cheap enough for every request. */
+/**
+ * A random id like OpenAI's (`chatcmpl-…`, `resp_…`): `length` base64url
+ * characters cut from a pool refilled every few thousand ids.
+ */
 export function randomId(prefix: string, length = 24): string {
   if (offset + length > pool.length) {
-    pool = randomBytes(4096);
+    pool = randomBytes(POOL_BYTES).toString("base64url");
     offset = 0;
   }
-  let out = prefix;
-  for (let i = 0; i < length; i++) out += ALPHABET[pool[offset++]! % 62];
-  return out;
+  const id = prefix + pool.slice(offset, offset + length);
+  offset += length;
+  return id;
 }
 
 /** Request ids: `req_` and 32 hex digits, as OpenAI sends. */

@@ -32,6 +32,62 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/**
+ * Reads the whole request body as text and calls `done` with it, or with
+ * null when it is too large or the request fails. No promise: the hot path.
+ */
+export function collectBody(req: IncomingMessage, done: (text: string | null) => void): void {
+  // Usually the whole body came with the headers: by the next tick the parser
+  // has buffered all content-length bytes, and one read takes them without
+  // any stream events.
+  process.nextTick(readBuffered, req, done);
+}
+
+function readBuffered(req: IncomingMessage, done: (text: string | null) => void): void {
+  const declared = req.headers["content-length"];
+  if (declared !== undefined && !req.destroyed) {
+    const length = Number(declared);
+    if (length === 0) return done("");
+    if (length > MAX_BODY_BYTES) {
+      req.destroy();
+      return done(null);
+    }
+    if (req.readableLength === length) {
+      const chunk = req.read() as Buffer | null;
+      if (chunk !== null && chunk.length === length) return done(chunk.toString("utf8"));
+      if (chunk !== null) req.unshift(chunk);
+    }
+  }
+  collectStreamed(req, done);
+}
+
+function collectStreamed(req: IncomingMessage, done: (text: string | null) => void): void {
+  let first: Buffer | null = null;
+  let rest: Buffer[] | null = null;
+  let size = 0;
+  let finished = false;
+  const finish = (text: string | null): void => {
+    if (finished) return;
+    finished = true;
+    done(text);
+  };
+  req.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      finish(null);
+      req.destroy();
+      return;
+    }
+    if (first === null) first = chunk;
+    else (rest ??= [first]).push(chunk);
+  });
+  req.on("end", () => {
+    if (rest !== null) finish(Buffer.concat(rest).toString("utf8"));
+    else finish(first === null ? "" : (first as Buffer).toString("utf8"));
+  });
+  req.on("error", () => finish(null));
+}
+
 /** Reads the whole request body as text (one chunk is the usual case: no copy). */
 export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {

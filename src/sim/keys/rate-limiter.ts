@@ -3,12 +3,38 @@ import type { HeaderList } from "../http/respond.ts";
 import { rateLimited, requestTooLarge, type SimAnswer } from "../openai/errors.ts";
 import { SlidingWindow } from "./sliding-window.ts";
 
-interface ModelWindows {
+/** One model's windows, with the last formatted reset times (many requests share a millisecond). */
+class ModelWindows {
   readonly requests: SlidingWindow;
   readonly tokens: SlidingWindow;
-}
+  #requestResetMs = -1;
+  #requestResetText = "0s";
+  #tokenResetMs = -1;
+  #tokenResetText = "0s";
 
-export type Admission = { readonly ok: true; readonly headers: HeaderList } | { readonly ok: false; readonly answer: SimAnswer };
+  constructor(rpm: number, tpm: number, windowMs: number) {
+    this.requests = new SlidingWindow(rpm, windowMs);
+    this.tokens = new SlidingWindow(tpm, windowMs);
+  }
+
+  requestReset(now: number): string {
+    const ms = Math.ceil(this.requests.resetMs(now));
+    if (ms !== this.#requestResetMs) {
+      this.#requestResetMs = ms;
+      this.#requestResetText = formatDuration(ms);
+    }
+    return this.#requestResetText;
+  }
+
+  tokenReset(now: number): string {
+    const ms = Math.ceil(this.tokens.resetMs(now));
+    if (ms !== this.#tokenResetMs) {
+      this.#tokenResetMs = ms;
+      this.#tokenResetText = formatDuration(ms);
+    }
+    return this.#tokenResetText;
+  }
+}
 
 /** Per-model RPM and TPM windows of one key, and the `x-ratelimit-*` headers they produce. */
 export class RateLimiter {
@@ -16,79 +42,96 @@ export class RateLimiter {
   readonly tpm: number;
   readonly windowMs: number;
   readonly #models = new Map<string, ModelWindows>();
+  readonly #rpmText: string;
+  readonly #tpmText: string;
 
   constructor(rpm: number, tpm: number, windowMs: number) {
     this.rpm = rpm;
     this.tpm = tpm;
     this.windowMs = windowMs;
+    this.#rpmText = String(rpm);
+    this.#tpmText = String(tpm);
   }
 
   #windows(model: string): ModelWindows {
     let w = this.#models.get(model);
     if (!w) {
-      w = { requests: new SlidingWindow(this.rpm, this.windowMs), tokens: new SlidingWindow(this.tpm, this.windowMs) };
+      w = new ModelWindows(this.rpm, this.tpm, this.windowMs);
       this.#models.set(model, w);
     }
     return w;
   }
 
-  /** The current headers without counting anything. */
-  headers(model: string, now = Date.now()): HeaderList {
+  #push(out: HeaderList, w: ModelWindows, now: number): void {
+    out.push(
+      "x-ratelimit-limit-requests",
+      this.#rpmText,
+      "x-ratelimit-limit-tokens",
+      this.#tpmText,
+      "x-ratelimit-remaining-requests",
+      String(Math.max(0, this.rpm - w.requests.sum)),
+      "x-ratelimit-remaining-tokens",
+      String(Math.max(0, this.tpm - w.tokens.sum)),
+      "x-ratelimit-reset-requests",
+      w.requestReset(now),
+      "x-ratelimit-reset-tokens",
+      w.tokenReset(now),
+    );
+  }
+
+  /** Adds the current headers to `out` without counting anything. */
+  headers(model: string, now: number, out: HeaderList): void {
     const w = this.#models.get(model);
     if (w === undefined) {
-      return [
+      out.push(
         "x-ratelimit-limit-requests",
-        String(this.rpm),
+        this.#rpmText,
         "x-ratelimit-limit-tokens",
-        String(this.tpm),
+        this.#tpmText,
         "x-ratelimit-remaining-requests",
-        String(this.rpm),
+        this.#rpmText,
         "x-ratelimit-remaining-tokens",
-        String(this.tpm),
+        this.#tpmText,
         "x-ratelimit-reset-requests",
         "0s",
         "x-ratelimit-reset-tokens",
         "0s",
-      ];
+      );
+      return;
     }
-    return [
-      "x-ratelimit-limit-requests",
-      String(this.rpm),
-      "x-ratelimit-limit-tokens",
-      String(this.tpm),
-      "x-ratelimit-remaining-requests",
-      String(Math.max(0, this.rpm - w.requests.used(now))),
-      "x-ratelimit-remaining-tokens",
-      String(Math.max(0, this.tpm - w.tokens.used(now))),
-      "x-ratelimit-reset-requests",
-      formatDuration(w.requests.resetMs(now)),
-      "x-ratelimit-reset-tokens",
-      formatDuration(w.tokens.resetMs(now)),
-    ];
+    w.requests.advance(now);
+    w.tokens.advance(now);
+    this.#push(out, w, now);
   }
 
-  /** Counts a request of `tokens` tokens, or refuses it as OpenAI would. */
-  admit(model: string, tokens: number, now = Date.now()): Admission {
+  /**
+   * Counts a request of `tokens` tokens and adds the headers to `out`; or
+   * refuses it as OpenAI would (null when admitted).
+   */
+  admit(model: string, tokens: number, now: number, out: HeaderList): SimAnswer | null {
     const w = this.#windows(model);
-    if (tokens > this.tpm) return this.#refuse(requestTooLarge(model, this.tpm, tokens), model, now, 0);
+    w.requests.advance(now);
+    w.tokens.advance(now);
+    if (tokens > this.tpm) return this.#refuse(requestTooLarge(model, this.tpm, tokens), w, now, 0, out);
     const requestWait = w.requests.waitFor(now, 1);
     if (requestWait > 0) {
-      const answer = rateLimited(model, "requests", this.rpm, w.requests.used(now), 1, requestWait);
-      return this.#refuse(answer, model, now, requestWait);
+      const answer = rateLimited(model, "requests", this.rpm, w.requests.sum, 1, requestWait);
+      return this.#refuse(answer, w, now, requestWait, out);
     }
     const tokenWait = w.tokens.waitFor(now, tokens);
     if (tokenWait > 0) {
-      const answer = rateLimited(model, "tokens", this.tpm, w.tokens.used(now), tokens, tokenWait);
-      return this.#refuse(answer, model, now, tokenWait);
+      const answer = rateLimited(model, "tokens", this.tpm, w.tokens.sum, tokens, tokenWait);
+      return this.#refuse(answer, w, now, tokenWait, out);
     }
     w.requests.add(now, 1);
     w.tokens.add(now, tokens);
-    return { ok: true, headers: this.headers(model, now) };
+    this.#push(out, w, now);
+    return null;
   }
 
-  #refuse(answer: SimAnswer, model: string, now: number, waitMs: number): Admission {
-    const headers = this.headers(model, now);
-    if (waitMs > 0) headers.push("retry-after", String(Math.ceil(waitMs / 1000)), "retry-after-ms", String(Math.ceil(waitMs)));
-    return { ok: false, answer: { ...answer, headers } };
+  #refuse(answer: SimAnswer, w: ModelWindows, now: number, waitMs: number, out: HeaderList): SimAnswer {
+    this.#push(out, w, now);
+    if (waitMs > 0) out.push("retry-after", String(Math.ceil(waitMs / 1000)), "retry-after-ms", String(Math.ceil(waitMs)));
+    return answer;
   }
 }

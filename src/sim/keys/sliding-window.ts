@@ -19,6 +19,16 @@ export class SlidingWindow {
     this.#slotMs = windowMs / SLOTS;
   }
 
+  /** Total in the window (call `advance` first). */
+  get sum(): number {
+    return this.#sum;
+  }
+
+  /** Moves the window to `now`, dropping what left it. */
+  advance(now: number): void {
+    this.#advance(now);
+  }
+
   #advance(now: number): void {
     const idx = Math.floor(now / this.#slotMs);
     if (idx <= this.#head) return;

@@ -1,3 +1,4 @@
+import type { Payload } from "../delivery.ts";
 import type { HeaderList } from "../http/respond.ts";
 import type { KeyState } from "../keys/key-state.ts";
 import type { SimAnswer } from "./errors.ts";
@@ -10,6 +11,10 @@ export interface ApiRequest {
   readonly query: URLSearchParams | null;
   readonly path: string;
   readonly now: number;
+  /** The answer's headers so far; handlers add theirs (rate limits, SSE). */
+  readonly headers: HeaderList;
+  /** Set once the rate-limit headers are in `headers`. */
+  rated: boolean;
 }
 
 export interface Usage {
@@ -20,10 +25,13 @@ export interface Usage {
 
 export type ApiResult =
   | { readonly kind: "error"; readonly answer: SimAnswer }
-  | { readonly kind: "json"; readonly body: string; readonly headers: HeaderList | null; readonly usage: Usage | null }
-  | { readonly kind: "stream"; readonly pieces: string[]; readonly headers: HeaderList; readonly usage: Usage };
+  | { readonly kind: "json"; readonly body: string | Buffer; readonly usage: Usage | null }
+  | { readonly kind: "stream"; readonly payload: Payload; readonly usage: Usage }
+  /** The model's tokenizer is loading: run the handler again once `ready` settles. */
+  | { readonly kind: "retry"; readonly ready: Promise<unknown> };
 
-export type ApiHandler = (r: ApiRequest) => ApiResult | Promise<ApiResult>;
+/** Synchronous on the hot path: no promise unless a tokenizer must load first. */
+export type ApiHandler = (r: ApiRequest) => ApiResult;
 
 export function fail(answer: SimAnswer): ApiResult {
   return { kind: "error", answer };

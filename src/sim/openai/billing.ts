@@ -5,7 +5,7 @@ const DAY_MS = 86_400_000;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function json(body: string): ApiResult {
-  return { kind: "json", body, headers: null, usage: null };
+  return { kind: "json", body, usage: null };
 }
 
 /** billing-unsupported: what a relay without the billing routes answers, or null. */

@@ -1,9 +1,11 @@
 import { contextLength } from "./errors.ts";
 import type { ApiRequest, ApiResult } from "./api-types.ts";
-import { admit, checkSampling, DONE, includeUsage, isResult, prepare, readMaxTokens, SSE_HEADERS } from "./generate.ts";
+import { admit, checkSampling, DONE, includeUsage, isResult, prepare, readMaxTokens, sseHeaders } from "./generate.ts";
 import { countMessages, countTools, isPromptResult } from "./prompt.ts";
 import { replyFor, type Reply } from "./reply.ts";
 import { randomId } from "../http/ids.ts";
+import { BodyTemplate, fillOr } from "./template.ts";
+import type { ModelInfo } from "./models.ts";
 
 const FINGERPRINT = "fp_sim0000001";
 
@@ -11,11 +13,28 @@ function usageJson(prompt: number, completion: number): string {
   return `{"prompt_tokens":${prompt},"completion_tokens":${completion},"total_tokens":${prompt + completion},"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`;
 }
 
-/** `POST /v1/chat/completions`, JSON or streamed. */
-export async function chatCompletions(r: ApiRequest): Promise<ApiResult> {
+/** What a request body comes to, before rate limits and ids: the same for the same body. */
+interface ChatPlan {
+  readonly model: ModelInfo;
+  readonly promptTokens: number;
+  readonly reply: Reply;
+  readonly stream: boolean;
+  readonly withUsage: boolean;
+  /** Built on first use. */
+  template: BodyTemplate | null | undefined;
+}
+
+/**
+ * Plans by body object: bodies come from a parse cache, so a repeated request
+ * (load tests, retries) skips validation and counting. Keyed also by the
+ * key's model allow-list, which decides what the model resolves to.
+ */
+const PLANS = new WeakMap<object, { readonly models: ReadonlySet<string> | null; readonly plan: ChatPlan | ApiResult }>();
+
+function planChat(r: ApiRequest): ChatPlan | ApiResult {
   const bad = checkSampling(r.body);
   if (bad) return bad;
-  const prepared = await prepare(r, "chat");
+  const prepared = prepare(r, "chat");
   if (isResult(prepared)) return prepared;
   const { model, tokenizer } = prepared;
   const prompt = countMessages(r.body.messages, tokenizer);
@@ -27,30 +46,57 @@ export async function chatCompletions(r: ApiRequest): Promise<ApiResult> {
     return { kind: "error", answer: contextLength(model.contextWindow, promptTokens, maxTokens, "messages") };
   }
   const reply = replyFor(prompt.lastUserText, tokenizer, maxTokens);
-  const headers = admit(r, model, promptTokens + reply.tokens);
-  if (!Array.isArray(headers)) return headers;
-  const id = randomId("chatcmpl-", 29);
-  const created = Math.floor(r.now / 1000);
-  const usage = { model, prompt: promptTokens, completion: reply.tokens };
-  if (r.body.stream === true) {
-    headers.push(...SSE_HEADERS);
-    return { kind: "stream", pieces: streamPieces(id, created, model.id, reply, promptTokens, includeUsage(r.body)), headers, usage };
-  }
-  const body = `{"id":"${id}","object":"chat.completion","created":${created},"model":${JSON.stringify(model.id)},"choices":[{"index":0,"message":{"role":"assistant","content":${JSON.stringify(reply.text)},"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"${reply.finishReason}"}],"usage":${usageJson(promptTokens, reply.tokens)},"service_tier":"default","system_fingerprint":"${FINGERPRINT}"}`;
-  return { kind: "json", body, headers, usage };
+  return { model, promptTokens, reply, stream: r.body.stream === true, withUsage: includeUsage(r.body), template: undefined };
 }
 
-function streamPieces(id: string, created: number, model: string, reply: Reply, prompt: number, withUsage: boolean): string[] {
-  const usageField = withUsage ? ',"usage":null' : "";
-  const head = `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"service_tier":"default","system_fingerprint":"${FINGERPRINT}","choices":[{"index":0,"delta":`;
-  const pieces: string[] = [`${head}{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]${usageField}}\n\n`];
-  for (const piece of reply.pieces) {
-    pieces.push(`${head}{"content":${JSON.stringify(piece)}},"logprobs":null,"finish_reason":null}]${usageField}}\n\n`);
+/** `POST /v1/chat/completions`, JSON or streamed. */
+export function chatCompletions(r: ApiRequest): ApiResult {
+  const models = r.state.behaviour.models;
+  let memo = PLANS.get(r.body);
+  if (memo === undefined || memo.models !== models) {
+    const plan = planChat(r);
+    if ("kind" in plan && plan.kind === "retry") return plan;
+    memo = { models, plan };
+    PLANS.set(r.body, memo);
   }
+  const plan = memo.plan;
+  if ("kind" in plan) return plan;
+  const { model, promptTokens, reply } = plan;
+  const refused = admit(r, model, promptTokens + reply.tokens);
+  if (refused !== null) return refused;
+  const values = [randomId("chatcmpl-", 29), String(Math.floor(r.now / 1000))];
+  const usage = { model, prompt: promptTokens, completion: reply.tokens };
+  if (plan.stream) {
+    const render = (v: readonly string[]): string[] => streamPieces(v[0]!, v[1]!, model.idJson, reply, promptTokens, plan.withUsage);
+    const renderText = (v: readonly string[]): string => render(v).join("");
+    const payload = {
+      whole: () => fillOr((plan.template ??= BodyTemplate.build(LENGTHS, renderText)), values, renderText),
+      parts: () => render(values),
+    };
+    sseHeaders(r);
+    return { kind: "stream", payload, usage };
+  }
+  const renderJson = (v: readonly string[]): string => jsonBody(v[0]!, v[1]!, model.idJson, reply, promptTokens);
+  return { kind: "json", body: fillOr((plan.template ??= BodyTemplate.build(LENGTHS, renderJson)), values, renderJson), usage };
+}
+
+/** Hole lengths: the completion id and `created` (10 digits until 2286). */
+const LENGTHS = ["chatcmpl-".length + 29, 10];
+
+function jsonBody(id: string, created: string, modelJson: string, reply: Reply, prompt: number): string {
+  return `{"id":"${id}","object":"chat.completion","created":${created},"model":${modelJson},"choices":[{"index":0,"message":{"role":"assistant","content":${reply.json},"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"${reply.finishReason}"}],"usage":${usageJson(prompt, reply.tokens)},"service_tier":"default","system_fingerprint":"${FINGERPRINT}"}`;
+}
+
+function streamPieces(id: string, created: string, modelJson: string, reply: Reply, prompt: number, withUsage: boolean): string[] {
+  const usageField = withUsage ? ',"usage":null' : "";
+  const head = `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${modelJson},"service_tier":"default","system_fingerprint":"${FINGERPRINT}","choices":[{"index":0,"delta":`;
+  const pieces: string[] = [`${head}{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]${usageField}}\n\n`];
+  const tail = `},"logprobs":null,"finish_reason":null}]${usageField}}\n\n`;
+  for (const piece of reply.pieceJson) pieces.push(`${head}{"content":${piece}${tail}`);
   pieces.push(`${head}{},"logprobs":null,"finish_reason":"${reply.finishReason}"}]${usageField}}\n\n`);
   if (withUsage) {
     pieces.push(
-      `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"service_tier":"default","system_fingerprint":"${FINGERPRINT}","choices":[],"usage":${usageJson(prompt, reply.tokens)}}\n\n`,
+      `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${modelJson},"service_tier":"default","system_fingerprint":"${FINGERPRINT}","choices":[],"usage":${usageJson(prompt, reply.tokens)}}\n\n`,
     );
   }
   pieces.push(DONE);

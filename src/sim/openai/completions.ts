@@ -1,7 +1,8 @@
+import { payloadOf } from "../delivery.ts";
 import { randomId } from "../http/ids.ts";
 import { fail, type ApiRequest, type ApiResult } from "./api-types.ts";
 import { contextLength, invalidType, invalidValue, missingParam } from "./errors.ts";
-import { admit, checkSampling, DONE, includeUsage, isResult, prepare, readMaxTokens, SSE_HEADERS } from "./generate.ts";
+import { admit, checkSampling, DONE, includeUsage, isResult, prepare, readMaxTokens, sseHeaders } from "./generate.ts";
 import { replyFor, type Reply } from "./reply.ts";
 
 /** The legacy endpoint's default when `max_tokens` is absent. */
@@ -20,10 +21,10 @@ function promptText(prompt: unknown): string | ApiResult {
 }
 
 /** `POST /v1/completions`, JSON or streamed. */
-export async function completions(r: ApiRequest): Promise<ApiResult> {
+export function completions(r: ApiRequest): ApiResult {
   const bad = checkSampling(r.body);
   if (bad) return bad;
-  const prepared = await prepare(r, "completions");
+  const prepared = prepare(r, "completions");
   if (isResult(prepared)) return prepared;
   const { model, tokenizer } = prepared;
   const text = promptText(r.body.prompt);
@@ -35,28 +36,28 @@ export async function completions(r: ApiRequest): Promise<ApiResult> {
     return fail(contextLength(model.contextWindow, promptTokens, maxTokens, "prompt"));
   }
   const reply = replyFor(text, tokenizer, maxTokens);
-  const headers = admit(r, model, promptTokens + reply.tokens);
-  if (!Array.isArray(headers)) return headers;
+  const refused = admit(r, model, promptTokens + reply.tokens);
+  if (refused !== null) return refused;
   const id = randomId("cmpl-", 29);
   const created = Math.floor(r.now / 1000);
   const usage = { model, prompt: promptTokens, completion: reply.tokens };
   if (r.body.stream === true) {
-    headers.push(...SSE_HEADERS);
-    return { kind: "stream", pieces: streamPieces(id, created, model.id, reply, promptTokens, includeUsage(r.body)), headers, usage };
+    sseHeaders(r);
+    return { kind: "stream", payload: payloadOf(streamPieces(id, created, model.idJson, reply, promptTokens, includeUsage(r.body))), usage };
   }
-  const body = `{"id":"${id}","object":"text_completion","created":${created},"model":${JSON.stringify(model.id)},"choices":[{"text":${JSON.stringify(reply.text)},"index":0,"logprobs":null,"finish_reason":"${reply.finishReason}"}],"usage":${usageJson(promptTokens, reply.tokens)},"system_fingerprint":null}`;
-  return { kind: "json", body, headers, usage };
+  const body = `{"id":"${id}","object":"text_completion","created":${created},"model":${model.idJson},"choices":[{"text":${reply.json},"index":0,"logprobs":null,"finish_reason":"${reply.finishReason}"}],"usage":${usageJson(promptTokens, reply.tokens)},"system_fingerprint":null}`;
+  return { kind: "json", body, usage };
 }
 
-function streamPieces(id: string, created: number, model: string, reply: Reply, prompt: number, withUsage: boolean): string[] {
-  const head = `data: {"id":"${id}","object":"text_completion","created":${created},"model":${JSON.stringify(model)},"choices":[{"text":`;
+function streamPieces(id: string, created: number, modelJson: string, reply: Reply, prompt: number, withUsage: boolean): string[] {
+  const head = `data: {"id":"${id}","object":"text_completion","created":${created},"model":${modelJson},"choices":[{"text":`;
   const tail = withUsage ? `,"system_fingerprint":null,"usage":null}\n\n` : `,"system_fingerprint":null}\n\n`;
   const pieces: string[] = [];
-  for (const piece of reply.pieces) pieces.push(`${head}${JSON.stringify(piece)},"index":0,"logprobs":null,"finish_reason":null}]${tail}`);
+  for (const piece of reply.pieceJson) pieces.push(`${head}${piece},"index":0,"logprobs":null,"finish_reason":null}]${tail}`);
   pieces.push(`${head}"","index":0,"logprobs":null,"finish_reason":"${reply.finishReason}"}]${tail}`);
   if (withUsage) {
     pieces.push(
-      `data: {"id":"${id}","object":"text_completion","created":${created},"model":${JSON.stringify(model)},"choices":[],"system_fingerprint":null,"usage":${usageJson(prompt, reply.tokens)}}\n\n`,
+      `data: {"id":"${id}","object":"text_completion","created":${created},"model":${modelJson},"choices":[],"system_fingerprint":null,"usage":${usageJson(prompt, reply.tokens)}}\n\n`,
     );
   }
   pieces.push(DONE);

@@ -51,8 +51,8 @@ function inputs(input: unknown, tokenizer: Tokenizer): string[] | ApiResult {
 }
 
 /** `POST /v1/embeddings`: deterministic vectors, float or base64. */
-export async function embeddings(r: ApiRequest): Promise<ApiResult> {
-  const prepared = await prepare(r, "embeddings");
+export function embeddings(r: ApiRequest): ApiResult {
+  const prepared = prepare(r, "embeddings");
   if (isResult(prepared)) return prepared;
   const { model, tokenizer } = prepared;
   const texts = inputs(r.body.input, tokenizer);
@@ -76,13 +76,13 @@ export async function embeddings(r: ApiRequest): Promise<ApiResult> {
     if (n > model.contextWindow) return fail(contextLength(model.contextWindow, n, null, "input"));
     tokens += n;
   }
-  const headers = admit(r, model, tokens);
-  if (!Array.isArray(headers)) return headers;
+  const refused = admit(r, model, tokens);
+  if (refused !== null) return refused;
   const base64 = format === "base64";
   let data = "";
   for (let i = 0; i < texts.length; i++) {
     data += `${i === 0 ? "" : ","}{"object":"embedding","index":${i},"embedding":${encodeVector(vector(texts[i]!, dims), base64)}}`;
   }
-  const body = `{"object":"list","data":[${data}],"model":${JSON.stringify(model.id)},"usage":{"prompt_tokens":${tokens},"total_tokens":${tokens}}}`;
-  return { kind: "json", body, headers, usage: { model, prompt: tokens, completion: 0 } };
+  const body = `{"object":"list","data":[${data}],"model":${model.idJson},"usage":{"prompt_tokens":${tokens},"total_tokens":${tokens}}}`;
+  return { kind: "json", body, usage: { model, prompt: tokens, completion: 0 } };
 }

@@ -1,4 +1,3 @@
-import type { HeaderList } from "../http/respond.ts";
 import { fail, type ApiRequest, type ApiResult } from "./api-types.ts";
 import { invalidType, invalidValue, missingParam, modelNotFound, wrongEndpoint } from "./errors.ts";
 import { modelInfo, type Endpoint, type ModelInfo } from "./models.ts";
@@ -16,15 +15,19 @@ const WRONG_ENDPOINT: Record<Endpoint, string> = {
   embeddings: "This model does not support embeddings. Use an embedding model such as text-embedding-3-small.",
 };
 
-/** The `model` field: present, known to this key, and able to serve `endpoint`. */
-export async function prepare(r: ApiRequest, endpoint: Endpoint): Promise<Prepared | ApiResult> {
+/**
+ * The `model` field: present, known to this key, and able to serve
+ * `endpoint`; a `retry` result while its tokenizer loads.
+ */
+export function prepare(r: ApiRequest, endpoint: Endpoint): Prepared | ApiResult {
   const id = r.body.model;
   if (id === undefined) return fail(missingParam("model"));
   if (typeof id !== "string") return fail(invalidType("model", "a string", id));
   const model = modelInfo(id, r.state.behaviour.models);
   if (model === undefined) return fail(modelNotFound(id));
   if (!model.endpoints.has(endpoint)) return fail(wrongEndpoint(WRONG_ENDPOINT[endpoint]));
-  const tokenizer = tokenizerNow(model.encoding) ?? (await loadTokenizer(model.encoding));
+  const tokenizer = tokenizerNow(model.encoding);
+  if (tokenizer === undefined) return { kind: "retry", ready: loadTokenizer(model.encoding) };
   return { model, tokenizer };
 }
 
@@ -80,10 +83,11 @@ export function checkSampling(body: Record<string, unknown>): ApiResult | null {
   return null;
 }
 
-/** Counts the call against the key's per-model limits; the headers to send, or the 429. */
-export function admit(r: ApiRequest, model: ModelInfo, tokens: number): HeaderList | ApiResult {
-  const admission = r.state.limiter.admit(model.id, tokens, r.now);
-  return admission.ok ? admission.headers : fail(admission.answer);
+/** Counts the call against the key's per-model limits (adding the headers); null, or the 429. */
+export function admit(r: ApiRequest, model: ModelInfo, tokens: number): ApiResult | null {
+  const refused = r.state.limiter.admit(model.id, tokens, r.now, r.headers);
+  r.rated = true;
+  return refused === null ? null : fail(refused);
 }
 
 export function includeUsage(body: Record<string, unknown>): boolean {
@@ -91,5 +95,8 @@ export function includeUsage(body: Record<string, unknown>): boolean {
   return typeof options === "object" && options !== null && (options as Record<string, unknown>).include_usage === true;
 }
 
-export const SSE_HEADERS: readonly string[] = ["content-type", "text/event-stream; charset=utf-8", "cache-control", "no-cache"];
+/** Adds the headers of an SSE answer. */
+export function sseHeaders(r: ApiRequest): void {
+  r.headers.push("content-type", "text/event-stream; charset=utf-8", "cache-control", "no-cache");
+}
 export const DONE = "data: [DONE]\n\n";

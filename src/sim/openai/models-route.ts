@@ -19,7 +19,7 @@ export function listModels(r: ApiRequest): ApiResult {
   let body: string;
   if (allow === null) body = everyModel ??= listBody(KNOWN_MODEL_IDS, null);
   else body = r.state.modelsBody ??= listBody([...allow].sort(), allow);
-  return { kind: "json", body, headers: null, usage: null };
+  return { kind: "json", body, usage: null };
 }
 
 /** `GET /v1/models/{id}`. */
@@ -27,5 +27,5 @@ export function retrieveModel(r: ApiRequest): ApiResult {
   const id = decodeURIComponent(r.path.slice("/v1/models/".length));
   const info = modelInfo(id, r.state.behaviour.models);
   if (!info) return fail(modelNotFound(id));
-  return { kind: "json", body: JSON.stringify(modelObject(info)), headers: null, usage: null };
+  return { kind: "json", body: JSON.stringify(modelObject(info)), usage: null };
 }

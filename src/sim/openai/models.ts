@@ -6,6 +6,8 @@ export type Endpoint = "chat" | "completions" | "responses" | "embeddings";
 
 export interface ModelInfo {
   readonly id: string;
+  /** `id` as a JSON string literal. */
+  readonly idJson: string;
   readonly contextWindow: number;
   readonly maxOutput: number;
   /** USD per 1M tokens. */
@@ -84,6 +86,7 @@ function build(id: string, spec: SpecLike | undefined): ModelInfo {
   const dimensions = EMBEDDING_DIMENSIONS[id] ?? 0;
   return {
     id,
+    idJson: JSON.stringify(id),
     contextWindow: spec?.context_window ?? (dimensions > 0 ? 8191 : 128_000),
     maxOutput: spec?.max_output_tokens ?? 16_384,
     inputPrice: price[0] ?? FALLBACK_PRICE[0],

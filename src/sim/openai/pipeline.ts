@@ -1,12 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { SimContext } from "../context.ts";
-import { deliver, resetConnection, type DeliveryPlan } from "../delivery.ts";
+import { deliver, resetConnection, type Delivered, type DeliveryPlan, type Payload } from "../delivery.ts";
 import { requestId } from "../http/ids.ts";
-import { bearer, BodyTooLargeError, readBody, type HeaderList } from "../http/respond.ts";
+import { parseJsonCached } from "../http/json-cache.ts";
+import { bearer, collectBody, type HeaderList } from "../http/respond.ts";
 import type { KeyState } from "../keys/key-state.ts";
-import type { RequestLogEntry } from "../request-log.ts";
-import type { ApiResult } from "./api-types.ts";
+import type { ApiRequest, ApiResult } from "./api-types.ts";
 import {
   BODY_TOO_LARGE,
   DEACTIVATED,
@@ -27,115 +26,169 @@ import type { ApiRoute } from "./routes.ts";
 
 const DEFAULT_MODEL = "gpt-4o-mini";
 
+/** One API call in flight. */
+interface Call {
+  readonly ctx: SimContext;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly route: ApiRoute;
+  readonly path: string;
+  readonly query: URLSearchParams | null;
+  readonly started: number;
+  /** Its request-log sequence number (0: not logged yet). */
+  seq: number;
+  state: KeyState | null;
+}
+
 /**
  * One OpenAI API call: authenticate the key, apply its behaviour in a fixed
  * order (definitive 401s, connection faults, latency, 5xx, quota), then the
  * route, then deliver the answer (slowed or cut when the behaviour says so).
+ * Synchronous from the body's last byte to the answer unless a behaviour
+ * waits: no promise on the hot path.
  */
-export async function handleApi(
+export function handleApi(
   ctx: SimContext,
   req: IncomingMessage,
   res: ServerResponse,
   route: ApiRoute,
   path: string,
   query: URLSearchParams | null,
-): Promise<void> {
-  const started = Date.now();
-  let text = "";
-  if (route.hasBody) {
-    try {
-      text = await readBody(req);
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) send(res, started, BODY_TOO_LARGE, null, null, null);
+): void {
+  const call: Call = { ctx, req, res, route, path, query, started: Date.now(), seq: 0, state: null };
+  if (!route.hasBody) return authenticate(call, "");
+  collectBody(req, (text) => {
+    if (text === null) {
+      if (!res.headersSent && !res.destroyed) send(call, BODY_TOO_LARGE, null);
       return;
     }
-  }
-  let body: unknown = route.hasBody ? {} : null;
+    authenticate(call, text);
+  });
+}
+
+function authenticate(call: Call, text: string): void {
+  const { ctx, req, res } = call;
+  let body: unknown = call.route.hasBody ? {} : null;
   let parsed = true;
   if (text !== "") {
     try {
-      body = JSON.parse(text);
+      body = parseJsonCached(text);
     } catch {
       parsed = false;
       body = text;
     }
   }
   const key = bearer(req);
-  const entry = ctx.log.add({ key: key ?? null, kind: "key", method: req.method!, path, body, time: started, status: null });
-  if (key === undefined) return send(res, started, MISSING_KEY, null, entry, null);
+  call.seq = ctx.log.add(key ?? null, "key", req.method!, call.path, body, call.started);
+  if (key === undefined) return send(call, MISSING_KEY, null);
   const state = ctx.keys.resolve(key);
-  if (state === undefined) return send(res, started, invalidKey(key), null, entry, null);
+  if (state === undefined) return send(call, invalidKey(key), null);
+  call.state = state;
   state.stats.requests += 1;
 
   const b = state.behaviour;
   switch (b.name) {
     case "invalid":
-      return send(res, started, invalidKey(key), null, entry, state);
+      return send(call, invalidKey(key), null);
     case "deactivated":
-      return send(res, started, DEACTIVATED, null, entry, state);
+      return send(call, DEACTIVATED, null);
     case "reseller-401":
-      return send(res, started, b.bareBody === "text" ? RESELLER_401_TEXT : RESELLER_401_JSON, null, entry, state);
+      return send(call, b.bareBody === "text" ? RESELLER_401_TEXT : RESELLER_401_JSON, null);
     case "reset":
       if (b.cut.at === "request") {
         resetConnection(res);
-        return record(entry, state, "reset");
+        return record(call, "reset");
       }
       break;
     case "hang":
-      if (b.cut.at === "request") return record(entry, state, "hang");
+      if (b.cut.at === "request") return record(call, "hang");
       break;
     default:
       break;
   }
   if (b.ms > 0) {
-    try {
-      await sleep(b.ms, undefined, { signal: ctx.signal });
-    } catch {
-      return;
-    }
+    const timer = setTimeout(() => {
+      ctx.signal.removeEventListener("abort", cancel);
+      admitCall(call, state, body, parsed);
+    }, b.ms);
+    const cancel = (): void => clearTimeout(timer);
+    ctx.signal.addEventListener("abort", cancel, { once: true });
+    return;
   }
-  const model = typeof body === "object" && body !== null && typeof (body as { model?: unknown }).model === "string"
-    ? (body as { model: string }).model
-    : DEFAULT_MODEL;
+  admitCall(call, state, body, parsed);
+}
+
+function admitCall(call: Call, state: KeyState, body: unknown, parsed: boolean): void {
+  const b = state.behaviour;
+  const headers = baseHeaders(call.started);
+  const model =
+    typeof body === "object" && body !== null && typeof (body as { model?: unknown }).model === "string"
+      ? (body as { model: string }).model
+      : DEFAULT_MODEL;
+  const refuse = (answer: SimAnswer): void => {
+    state.limiter.headers(model, call.started, headers);
+    send(call, answer, headers);
+  };
   if (b.name === "flaky") {
     const status = state.nextFault();
-    if (status !== 0) return send(res, started, serverFault(status), state.limiter.headers(model, started), entry, state);
+    if (status !== 0) return refuse(serverFault(status));
   }
-  if (!parsed || (route.hasBody && (typeof body !== "object" || body === null || Array.isArray(body)))) {
-    return send(res, started, INVALID_JSON, state.limiter.headers(model, started), entry, state);
+  if (!parsed || (call.route.hasBody && (typeof body !== "object" || body === null || Array.isArray(body)))) {
+    return refuse(INVALID_JSON);
   }
-  if (route.charges && (b.name === "expired" || state.quotaReached)) {
-    return send(res, started, b.name === "legacy-quota" ? LEGACY_QUOTA : QUOTA, state.limiter.headers(model, started), entry, state);
+  if (call.route.charges && (b.name === "expired" || state.quotaReached)) {
+    return refuse(b.name === "legacy-quota" ? LEGACY_QUOTA : QUOTA);
   }
+  const request: ApiRequest = {
+    state,
+    body: (body ?? {}) as Record<string, unknown>,
+    query: call.query,
+    path: call.path,
+    now: Date.now(),
+    headers,
+    rated: false,
+  };
+  const run = (): void => {
+    let result: ApiResult;
+    try {
+      result = call.route.handler(request);
+    } catch (err) {
+      process.emitWarning(`keypool sim: ${call.path} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return send(call, SERVER_ERROR, null);
+    }
+    if (result.kind === "retry") {
+      result.ready.then(run, () => send(call, SERVER_ERROR, null));
+      return;
+    }
+    if (!request.rated) state.limiter.headers(model, call.started, headers);
+    if (result.kind === "error") return send(call, result.answer, headers);
+    respond(call, state, result, headers);
+  };
+  run();
+}
 
-  let result: ApiResult;
-  try {
-    result = await route.handler({ state, body: (body ?? {}) as Record<string, unknown>, query, path, now: Date.now() });
-  } catch (err) {
-    process.emitWarning(`keypool sim: ${path} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return send(res, started, SERVER_ERROR, null, entry, state);
-  }
-  if (result.kind === "error") {
-    return send(res, started, result.answer, result.answer.headers ?? state.limiter.headers(model, started), entry, state);
-  }
-  const headers = baseHeaders(started);
-  const extra = result.headers ?? state.limiter.headers(model, started);
-  for (let i = 0; i < extra.length; i++) headers.push(extra[i]!);
+function respond(call: Call, state: KeyState, result: Extract<ApiResult, { kind: "json" | "stream" }>, headers: HeaderList): void {
   if (result.usage !== null) {
     const u = result.usage;
     state.recordUsage(u.model.id, u.prompt, u.completion, costUsd(u.model, u.prompt, u.completion));
   }
-  let pieces: readonly string[];
-  if (result.kind === "json") {
-    headers.push("content-type", "application/json");
-    pieces = [result.body];
-  } else {
-    pieces = result.pieces;
-  }
   const plan = planFor(state);
-  if (result.kind === "json" && plan === null) headers.push("content-length", String(Buffer.byteLength(result.body)));
-  const delivered = await deliver(res, 200, headers, pieces, plan, ctx.signal);
-  if (delivered !== "aborted") record(entry, state, delivered);
+  let payload: Payload;
+  if (result.kind === "json") {
+    const body = result.body;
+    headers.push("content-type", "application/json");
+    if (plan === null) headers.push("content-length", String(typeof body === "string" ? Buffer.byteLength(body) : body.length));
+    payload = { whole: () => body, parts: () => [typeof body === "string" ? body : body.toString()] };
+  } else {
+    payload = result.payload;
+  }
+  const delivered = deliver(call.res, 200, headers, payload, plan, call.ctx.signal);
+  if (typeof delivered === "object") delivered.then((d) => settle(call, d), () => undefined);
+  else settle(call, delivered);
+}
+
+function settle(call: Call, delivered: Delivered): void {
+  if (delivered !== "aborted") record(call, delivered);
 }
 
 function planFor(state: KeyState): DeliveryPlan | null {
@@ -160,28 +213,16 @@ function baseHeaders(started: number): HeaderList {
   ];
 }
 
-function record(entry: RequestLogEntry | null, state: KeyState | null, status: number | "reset" | "hang"): void {
-  if (entry !== null) entry.status = status;
-  state?.recordStatus(status);
+function record(call: Call, status: number | "reset" | "hang"): void {
+  if (call.seq !== 0) call.ctx.log.setStatus(call.seq, status);
+  call.state?.recordStatus(status);
 }
 
-function send(
-  res: ServerResponse,
-  started: number,
-  answer: SimAnswer,
-  extra: HeaderList | null,
-  entry: RequestLogEntry | null,
-  state: KeyState | null,
-): void {
-  const headers = baseHeaders(started);
-  if (extra !== null) for (let i = 0; i < extra.length; i++) headers.push(extra[i]!);
-  headers.push(
-    "content-type",
-    answer.contentType ?? "application/json",
-    "content-length",
-    String(Buffer.byteLength(answer.body)),
-  );
-  res.writeHead(answer.status, headers);
-  res.end(answer.body);
-  record(entry, state, answer.status);
+/** Sends an error answer; `headers` are the ones gathered so far, or null for a bare set. */
+function send(call: Call, answer: SimAnswer, headers: HeaderList | null): void {
+  const list = headers ?? baseHeaders(call.started);
+  list.push("content-type", answer.contentType ?? "application/json", "content-length", String(Buffer.byteLength(answer.body)));
+  call.res.writeHead(answer.status, list);
+  call.res.end(answer.body);
+  record(call, answer.status);
 }

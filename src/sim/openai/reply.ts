@@ -6,8 +6,12 @@ import type { Tokenizer } from "./tokens.ts";
  */
 export interface Reply {
   readonly text: string;
+  /** `text` as a JSON string literal. */
+  readonly json: string;
   /** Stream deltas: each a word with its leading space; they join to `text`. */
   readonly pieces: readonly string[];
+  /** The pieces as JSON string literals. */
+  readonly pieceJson: readonly string[];
   readonly tokens: number;
   readonly finishReason: "stop" | "length";
 }
@@ -45,23 +49,29 @@ function split(text: string): string[] {
   return pieces;
 }
 
-const cache = new Map<string, Reply>();
+function make(text: string, tokens: number, finishReason: Reply["finishReason"]): Reply {
+  const pieces = split(text);
+  return { text, json: JSON.stringify(text), pieces, pieceJson: pieces.map((p) => JSON.stringify(p)), tokens, finishReason };
+}
+
+const caches = new WeakMap<Tokenizer, Map<string, Reply>>();
 const CACHE_MAX = 10_000;
 
 /** The reply to `input`, cut to `maxTokens` when given (finish reason `length`). */
 export function replyFor(input: string, tokenizer: Tokenizer, maxTokens: number | null): Reply {
-  const cacheKey = input.length <= 8192 ? `${tokenizer.name}\u0000${input}` : null;
-  let full = cacheKey === null ? undefined : cache.get(cacheKey);
+  let cache = caches.get(tokenizer);
+  if (cache === undefined) caches.set(tokenizer, (cache = new Map()));
+  let full = cache.get(input);
   if (full === undefined) {
     const text = replyText(input);
-    full = { text, pieces: split(text), tokens: tokenizer.count(text), finishReason: "stop" };
-    if (cacheKey !== null) {
+    full = make(text, tokenizer.count(text), "stop");
+    if (input.length <= 8192) {
       if (cache.size >= CACHE_MAX) cache.clear();
-      cache.set(cacheKey, full);
+      cache.set(input, full);
     }
   }
   if (maxTokens === null || maxTokens >= full.tokens) return full;
   const ids = tokenizer.encode(full.text).slice(0, maxTokens);
   const text = tokenizer.decode(ids).replace(/\uFFFD+$/, "");
-  return { text, pieces: split(text), tokens: maxTokens, finishReason: "length" };
+  return make(text, maxTokens, "length");
 }

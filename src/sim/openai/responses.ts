@@ -1,7 +1,8 @@
+import { payloadOf } from "../delivery.ts";
 import { randomId } from "../http/ids.ts";
 import { fail, type ApiRequest, type ApiResult } from "./api-types.ts";
 import { contextLength, errorBody, invalidType } from "./errors.ts";
-import { admit, checkSampling, isResult, prepare, readMaxTokens, SSE_HEADERS } from "./generate.ts";
+import { admit, checkSampling, isResult, prepare, readMaxTokens, sseHeaders } from "./generate.ts";
 import { countMessages, countTools, isPromptResult } from "./prompt.ts";
 import { replyFor, type Reply } from "./reply.ts";
 
@@ -85,10 +86,10 @@ function responseObject(b: Built, reply: Reply | null, prompt: number): Record<s
 }
 
 /** `POST /v1/responses`, JSON or streamed with the Responses API events. */
-export async function responses(r: ApiRequest): Promise<ApiResult> {
+export function responses(r: ApiRequest): ApiResult {
   const bad = checkSampling(r.body);
   if (bad) return bad;
-  const prepared = await prepare(r, "responses");
+  const prepared = prepare(r, "responses");
   if (isResult(prepared)) return prepared;
   const { model, tokenizer } = prepared;
   const messages = toMessages(r.body.input, r.body.instructions);
@@ -111,8 +112,8 @@ export async function responses(r: ApiRequest): Promise<ApiResult> {
     return fail(contextLength(model.contextWindow, promptTokens, maxTokens, "input"));
   }
   const reply = replyFor(prompt.lastUserText, tokenizer, maxTokens);
-  const headers = admit(r, model, promptTokens + reply.tokens);
-  if (!Array.isArray(headers)) return headers;
+  const refused = admit(r, model, promptTokens + reply.tokens);
+  if (refused !== null) return refused;
   const built: Built = {
     id: randomId("resp_", 48),
     msgId: randomId("msg_", 48),
@@ -127,10 +128,10 @@ export async function responses(r: ApiRequest): Promise<ApiResult> {
   }
   const usage = { model, prompt: promptTokens, completion: reply.tokens };
   if (r.body.stream === true) {
-    headers.push(...SSE_HEADERS);
-    return { kind: "stream", pieces: streamPieces(built, reply, promptTokens), headers, usage };
+    sseHeaders(r);
+    return { kind: "stream", payload: payloadOf(streamPieces(built, reply, promptTokens)), usage };
   }
-  return { kind: "json", body: JSON.stringify(responseObject(built, reply, promptTokens)), headers, usage };
+  return { kind: "json", body: JSON.stringify(responseObject(built, reply, promptTokens)), usage };
 }
 
 function streamPieces(b: Built, reply: Reply, prompt: number): string[] {

@@ -17,7 +17,7 @@ export async function authSession(ctx: SimContext, req: IncomingMessage, res: Se
   const now = Date.now();
   const cookie = getCookie(req.headers.cookie, SESSION_COOKIE);
   const session = cookie === undefined ? undefined : ctx.sessions.byToken(cookie);
-  const entry = ctx.log.add({ key: session?.id ?? null, kind: "session", method: "GET", path, body: null, time: now, status: null });
+  const entry = { log: ctx.log, seq: ctx.log.add(session?.id ?? null, "session", "GET", path, null, now) };
   if (session === undefined) return sendWeb(res, { status: 200, body: "{}" }, entry, undefined);
   session.stats.requests += 1;
   if (!passesChallenge(req, session)) return sendWeb(res, CHALLENGE, entry, session);

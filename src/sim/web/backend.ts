@@ -14,6 +14,7 @@ import {
 import { getConversation, listConversations, postConversation } from "./conversation-routes.ts";
 import { sendWeb } from "./send.ts";
 import type { WebRequest } from "./web-request.ts";
+import { setLogStatus } from "../request-log.ts";
 
 /**
  * `/backend-api/*`: a bearer access token from `/api/auth/session`, checked
@@ -45,7 +46,7 @@ export async function handleBackend(
   const token = bearer(req);
   const access = token === undefined ? undefined : ctx.sessions.accessToken(token);
   const session = access?.session;
-  const entry = ctx.log.add({ key: session?.id ?? null, kind: "session", method: req.method!, path, body, time: now, status: null });
+  const entry = { log: ctx.log, seq: ctx.log.add(session?.id ?? null, "session", req.method!, path, body, now) };
   if (token === undefined) return sendWeb(res, UNAUTHORIZED, entry, undefined);
   if (access === undefined || session === undefined) return sendWeb(res, INVALID_JWT, entry, undefined);
   session.stats.requests += 1;
@@ -63,7 +64,7 @@ export async function handleBackend(
   if (req.method === "POST" && path === "/backend-api/conversation") {
     if (b.name === "reset" && b.cut.at === "request") {
       resetConnection(res);
-      entry.status = "reset";
+      setLogStatus(entry, "reset");
       session.recordStatus("reset");
       return;
     }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SimContext } from "../context.ts";
-import { deliver, type DeliveryPlan } from "../delivery.ts";
-import type { RequestLogEntry } from "../request-log.ts";
+import { deliver, payloadOf, type DeliveryPlan } from "../delivery.ts";
+import { setLogStatus, type LogRef } from "../request-log.ts";
 import type { SessionState } from "./session-state.ts";
 
 /** An authenticated `/backend-api/*` request. */
@@ -13,7 +13,7 @@ export interface WebRequest {
   readonly query: URLSearchParams | null;
   readonly body: unknown;
   readonly session: SessionState;
-  readonly entry: RequestLogEntry;
+  readonly entry: LogRef;
 }
 
 /** Streams SSE pieces for a session, with its slowness or its cut. */
@@ -23,9 +23,9 @@ export async function streamWeb(w: WebRequest, pieces: string[]): Promise<void> 
   if (b.name === "reset" && b.cut.at !== "request") plan = { chunkMs: b.chunkMs, cut: b.cut, action: "reset" };
   else if (b.chunkMs > 0) plan = { chunkMs: b.chunkMs, cut: null, action: "reset" };
   const headers = ["content-type", "text/event-stream; charset=utf-8", "cache-control", "no-cache"];
-  const delivered = await deliver(w.res, 200, headers, pieces, plan, w.ctx.signal);
+  const delivered = await deliver(w.res, 200, headers, payloadOf(pieces), plan, w.ctx.signal);
   if (delivered !== "aborted") {
-    w.entry.status = delivered;
+    setLogStatus(w.entry, delivered);
     w.session.recordStatus(delivered);
   }
 }

@@ -1,0 +1,63 @@
+import { createRequire } from "node:module";
+
+/** What one load run measured. */
+export interface LoadResult {
+  /** Requests per second (mean over the run). */
+  readonly rps: number;
+  /** Latency percentiles in ms. */
+  readonly p50: number;
+  readonly p99: number;
+  readonly requests: number;
+  /** Connection errors and timeouts. */
+  readonly errors: number;
+  readonly non2xx: number;
+  /** Response bytes per second. */
+  readonly bytesPerSec: number;
+}
+
+export interface LoadOptions {
+  readonly url: string;
+  readonly method?: "GET" | "POST";
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  /** Default 64. */
+  readonly connections?: number;
+  /** Seconds; default 5. */
+  readonly duration?: number;
+}
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  throughput: { average: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+
+type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
+
+// autocannon ships no types; this is the part of its API we use.
+const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
+
+/** Runs autocannon against one URL and keeps the figures that matter. */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const r = await autocannon({
+    url: options.url,
+    method: options.method ?? "GET",
+    headers: options.headers ?? {},
+    ...(options.body === undefined ? {} : { body: options.body }),
+    connections: options.connections ?? 64,
+    duration: options.duration ?? 5,
+    pipelining: 1,
+  });
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    requests: r.requests.total,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+    bytesPerSec: r.throughput.average,
+  };
+}

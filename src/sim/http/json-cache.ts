@@ -1,0 +1,28 @@
+/**
+ * JSON.parse with a small cache: load tests and retries send the same body
+ * over and over. Cached values are deep-frozen, since every request with that
+ * text shares them (handlers only read bodies).
+ */
+const MAX_ENTRIES = 1024;
+const MAX_LENGTH = 16 * 1024;
+let cache = new Map<string, unknown>();
+
+function deepFreeze(value: unknown): unknown {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Parses `text`; throws SyntaxError like JSON.parse. */
+export function parseJsonCached(text: string): unknown {
+  if (text.length > MAX_LENGTH) return JSON.parse(text);
+  let value = cache.get(text);
+  if (value === undefined) {
+    value = deepFreeze(JSON.parse(text));
+    if (cache.size >= MAX_ENTRIES) cache = new Map();
+    cache.set(text, value);
+  }
+  return value;
+}
