@@ -12,6 +12,7 @@ import type { Pool } from "../pool/pool.ts";
 import type { GatewayConfig } from "../config/gateway-config.ts";
 import { isLoopback } from "../config/gateway-config.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
+import { dashboardMount } from "../dashboard/index.ts";
 import { endLiveStreams } from "./admin/reads.ts";
 import { ClientAuth } from "./auth/client-auth.ts";
 import { tokenState } from "./auth/token-issue.ts";
@@ -115,7 +116,7 @@ export async function startGateway(config: Partial<GatewayConfig> & Pick<Gateway
     draining: false,
     onIdle: null,
   };
-  const server = createGatewayServer(ctx, { headersTimeoutMs: cfg.headersTimeoutMs, requestTimeoutMs: cfg.requestTimeoutMs }, options.mounts ?? []);
+  const server = createGatewayServer(ctx, { headersTimeoutMs: cfg.headersTimeoutMs, requestTimeoutMs: cfg.requestTimeoutMs }, [dashboardMount(), ...(options.mounts ?? [])]);
   server.listen(cfg.port, cfg.host);
   try {
     await Promise.race([once(server, "listening"), once(server, "error").then(([err]) => Promise.reject(err as Error))]);

@@ -1,0 +1,1 @@
+export { dashboardMount, CSP, PREFIX, type DashboardOptions } from "./handler.ts";
