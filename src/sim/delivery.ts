@@ -15,14 +15,22 @@ export interface DeliveryPlan {
 
 export type Delivered = number | "reset" | "hang" | "aborted";
 
-/** An answer's body: whole for a plain answer, in pieces when slowed or cut. */
-export interface Payload {
-  whole(): string | Buffer;
-  parts(): readonly string[];
+/**
+ * An answer's body: whole (text or bytes), or its pieces (the SSE events of a
+ * stream) when it is slowed or cut.
+ */
+export type Body = string | Buffer | readonly string[];
+
+function wholeOf(body: Body): string | Buffer {
+  if (typeof body === "string" || Buffer.isBuffer(body)) return body;
+  const list = body as readonly string[];
+  return list.length === 1 ? list[0]! : list.join("");
 }
 
-export function payloadOf(pieces: readonly string[]): Payload {
-  return { whole: () => (pieces.length === 1 ? pieces[0]! : pieces.join("")), parts: () => pieces };
+function piecesOf(body: Body): readonly string[] {
+  if (typeof body === "string") return [body];
+  if (Buffer.isBuffer(body)) return [body.toString()];
+  return body as readonly string[];
 }
 
 /** Destroys the connection without an answer, as a dropped upstream does. */
@@ -46,16 +54,16 @@ export function deliver(
   res: ServerResponse,
   status: number,
   headers: HeaderList,
-  payload: Payload,
+  body: Body,
   plan: DeliveryPlan | null,
   signal: AbortSignal,
 ): Delivered | Promise<Delivered> {
   if (plan === null || (plan.chunkMs === 0 && plan.cut === null)) {
     res.writeHead(status, headers);
-    res.end(payload.whole());
+    res.end(wholeOf(body));
     return status;
   }
-  return deliverPlanned(res, status, headers, payload.parts(), plan, signal);
+  return deliverPlanned(res, status, headers, piecesOf(body), plan, signal);
 }
 
 async function deliverPlanned(

@@ -86,6 +86,7 @@ function collectStreamed(req: IncomingMessage, done: (text: string | null) => vo
     else finish(first === null ? "" : (first as Buffer).toString("utf8"));
   });
   req.on("error", () => finish(null));
+  req.on("close", () => finish(null));
 }
 
 /** Reads the whole request body as text (one chunk is the usual case: no copy). */
@@ -133,7 +134,7 @@ export function getCookie(header: string | undefined, name: string): string | un
 export function bearer(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
   if (auth === undefined || auth.length < 8) return undefined;
-  if (auth.charCodeAt(6) !== 32 || auth.slice(0, 6).toLowerCase() !== "bearer") return undefined;
+  if (auth.charCodeAt(6) !== 32 || (!auth.startsWith("Bearer") && auth.slice(0, 6).toLowerCase() !== "bearer")) return undefined;
   const token = auth.slice(7).trim();
   return token === "" ? undefined : token;
 }

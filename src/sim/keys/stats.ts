@@ -12,8 +12,10 @@ export function emptyStats(): CredentialStats {
   return { requests: 0, statuses: {}, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 }
 
+const STATUS_KEYS: string[] = [];
+
 export function countStatus(stats: CredentialStats, status: number | "reset" | "hang"): void {
-  const key = String(status);
+  const key = typeof status === "number" ? (STATUS_KEYS[status] ??= String(status)) : status;
   stats.statuses[key] = (stats.statuses[key] ?? 0) + 1;
 }
 

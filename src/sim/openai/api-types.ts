@@ -1,4 +1,4 @@
-import type { Payload } from "../delivery.ts";
+import type { Body } from "../delivery.ts";
 import type { HeaderList } from "../http/respond.ts";
 import type { KeyState } from "../keys/key-state.ts";
 import type { SimAnswer } from "./errors.ts";
@@ -15,6 +15,8 @@ export interface ApiRequest {
   readonly headers: HeaderList;
   /** Set once the rate-limit headers are in `headers`. */
   rated: boolean;
+  /** The answer will be slowed or cut: streams should come as pieces, not whole. */
+  readonly inPieces: boolean;
 }
 
 export interface Usage {
@@ -26,7 +28,7 @@ export interface Usage {
 export type ApiResult =
   | { readonly kind: "error"; readonly answer: SimAnswer }
   | { readonly kind: "json"; readonly body: string | Buffer; readonly usage: Usage | null }
-  | { readonly kind: "stream"; readonly payload: Payload; readonly usage: Usage }
+  | { readonly kind: "stream"; readonly body: Body; readonly usage: Usage }
   /** The model's tokenizer is loading: run the handler again once `ready` settles. */
   | { readonly kind: "retry"; readonly ready: Promise<unknown> };
 

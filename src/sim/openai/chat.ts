@@ -69,12 +69,9 @@ export function chatCompletions(r: ApiRequest): ApiResult {
   if (plan.stream) {
     const render = (v: readonly string[]): string[] => streamPieces(v[0]!, v[1]!, model.idJson, reply, promptTokens, plan.withUsage);
     const renderText = (v: readonly string[]): string => render(v).join("");
-    const payload = {
-      whole: () => fillOr((plan.template ??= BodyTemplate.build(LENGTHS, renderText)), values, renderText),
-      parts: () => render(values),
-    };
     sseHeaders(r);
-    return { kind: "stream", payload, usage };
+    const body = r.inPieces ? render(values) : fillOr((plan.template ??= BodyTemplate.build(LENGTHS, renderText)), values, renderText);
+    return { kind: "stream", body, usage };
   }
   const renderJson = (v: readonly string[]): string => jsonBody(v[0]!, v[1]!, model.idJson, reply, promptTokens);
   return { kind: "json", body: fillOr((plan.template ??= BodyTemplate.build(LENGTHS, renderJson)), values, renderJson), usage };

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SimContext } from "../context.ts";
-import { deliver, resetConnection, type Delivered, type DeliveryPlan, type Payload } from "../delivery.ts";
+import { deliver, resetConnection, type Delivered, type DeliveryPlan } from "../delivery.ts";
 import { requestId } from "../http/ids.ts";
 import { parseJsonCached } from "../http/json-cache.ts";
 import { bearer, collectBody, type HeaderList } from "../http/respond.ts";
@@ -125,19 +125,20 @@ function admitCall(call: Call, state: KeyState, body: unknown, parsed: boolean):
     typeof body === "object" && body !== null && typeof (body as { model?: unknown }).model === "string"
       ? (body as { model: string }).model
       : DEFAULT_MODEL;
-  const refuse = (answer: SimAnswer): void => {
-    state.limiter.headers(model, call.started, headers);
-    send(call, answer, headers);
-  };
+  let refusal: SimAnswer | null = null;
   if (b.name === "flaky") {
     const status = state.nextFault();
-    if (status !== 0) return refuse(serverFault(status));
+    if (status !== 0) refusal = serverFault(status);
   }
-  if (!parsed || (call.route.hasBody && (typeof body !== "object" || body === null || Array.isArray(body)))) {
-    return refuse(INVALID_JSON);
+  if (refusal === null && (!parsed || (call.route.hasBody && (typeof body !== "object" || body === null || Array.isArray(body))))) {
+    refusal = INVALID_JSON;
   }
-  if (call.route.charges && (b.name === "expired" || state.quotaReached)) {
-    return refuse(b.name === "legacy-quota" ? LEGACY_QUOTA : QUOTA);
+  if (refusal === null && call.route.charges && (b.name === "expired" || state.quotaReached)) {
+    refusal = b.name === "legacy-quota" ? LEGACY_QUOTA : QUOTA;
+  }
+  if (refusal !== null) {
+    state.limiter.headers(model, call.started, headers);
+    return send(call, refusal, headers);
   }
   const request: ApiRequest = {
     state,
@@ -147,24 +148,30 @@ function admitCall(call: Call, state: KeyState, body: unknown, parsed: boolean):
     now: Date.now(),
     headers,
     rated: false,
+    inPieces: planFor(state) !== null,
   };
-  const run = (): void => {
-    let result: ApiResult;
-    try {
-      result = call.route.handler(request);
-    } catch (err) {
-      process.emitWarning(`keypool sim: ${call.path} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      return send(call, SERVER_ERROR, null);
-    }
-    if (result.kind === "retry") {
-      result.ready.then(run, () => send(call, SERVER_ERROR, null));
-      return;
-    }
-    if (!request.rated) state.limiter.headers(model, call.started, headers);
-    if (result.kind === "error") return send(call, result.answer, headers);
-    respond(call, state, result, headers);
-  };
-  run();
+  runHandler(call, state, request, model);
+}
+
+function runHandler(call: Call, state: KeyState, request: ApiRequest, model: string): void {
+  let result: ApiResult;
+  try {
+    result = call.route.handler(request);
+  } catch (err) {
+    process.emitWarning(`keypool sim: ${call.path} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return send(call, SERVER_ERROR, null);
+  }
+  if (result.kind === "retry") {
+    result.ready.then(
+      () => runHandler(call, state, request, model),
+      () => send(call, SERVER_ERROR, null),
+    );
+    return;
+  }
+  const headers = request.headers;
+  if (!request.rated) state.limiter.headers(model, call.started, headers);
+  if (result.kind === "error") return send(call, result.answer, headers);
+  respond(call, state, result, headers);
 }
 
 function respond(call: Call, state: KeyState, result: Extract<ApiResult, { kind: "json" | "stream" }>, headers: HeaderList): void {
@@ -173,16 +180,12 @@ function respond(call: Call, state: KeyState, result: Extract<ApiResult, { kind:
     state.recordUsage(u.model.id, u.prompt, u.completion, costUsd(u.model, u.prompt, u.completion));
   }
   const plan = planFor(state);
-  let payload: Payload;
+  const body = result.body;
   if (result.kind === "json") {
-    const body = result.body;
     headers.push("content-type", "application/json");
-    if (plan === null) headers.push("content-length", String(typeof body === "string" ? Buffer.byteLength(body) : body.length));
-    payload = { whole: () => body, parts: () => [typeof body === "string" ? body : body.toString()] };
-  } else {
-    payload = result.payload;
+    if (plan === null) headers.push("content-length", String(typeof body === "string" ? Buffer.byteLength(body) : (body as Buffer).length));
   }
-  const delivered = deliver(call.res, 200, headers, payload, plan, call.ctx.signal);
+  const delivered = deliver(call.res, 200, headers, body, plan, call.ctx.signal);
   if (typeof delivered === "object") delivered.then((d) => settle(call, d), () => undefined);
   else settle(call, delivered);
 }

@@ -1,4 +1,3 @@
-import { payloadOf } from "../delivery.ts";
 import { randomId } from "../http/ids.ts";
 import { fail, type ApiRequest, type ApiResult } from "./api-types.ts";
 import { contextLength, errorBody, invalidType } from "./errors.ts";
@@ -129,7 +128,7 @@ export function responses(r: ApiRequest): ApiResult {
   const usage = { model, prompt: promptTokens, completion: reply.tokens };
   if (r.body.stream === true) {
     sseHeaders(r);
-    return { kind: "stream", payload: payloadOf(streamPieces(built, reply, promptTokens)), usage };
+    return { kind: "stream", body: (streamPieces(built, reply, promptTokens)), usage };
   }
   return { kind: "json", body: JSON.stringify(responseObject(built, reply, promptTokens)), usage };
 }

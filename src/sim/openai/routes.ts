@@ -17,23 +17,24 @@ export interface ApiRoute {
 const post = (handler: ApiHandler): ApiRoute => ({ handler, hasBody: true, charges: true });
 const get = (handler: ApiHandler): ApiRoute => ({ handler, hasBody: false, charges: false });
 
-const EXACT = new Map<string, ApiRoute>([
-  ["POST /v1/chat/completions", post(chatCompletions)],
-  ["POST /v1/completions", post(completions)],
-  ["POST /v1/embeddings", post(embeddings)],
-  ["POST /v1/responses", post(responses)],
-  ["GET /v1/models", get(listModels)],
-  ["GET /v1/dashboard/billing/subscription", get(subscription)],
-  ["GET /v1/dashboard/billing/usage", get(usage)],
-  ["GET /dashboard/billing/subscription", get(subscription)],
-  ["GET /dashboard/billing/usage", get(usage)],
+/** Routes by path, then by method: no string is built to look one up. */
+const EXACT = new Map<string, Readonly<Record<string, ApiRoute>>>([
+  ["/v1/chat/completions", { POST: post(chatCompletions) }],
+  ["/v1/completions", { POST: post(completions) }],
+  ["/v1/embeddings", { POST: post(embeddings) }],
+  ["/v1/responses", { POST: post(responses) }],
+  ["/v1/models", { GET: get(listModels) }],
+  ["/v1/dashboard/billing/subscription", { GET: get(subscription) }],
+  ["/v1/dashboard/billing/usage", { GET: get(usage) }],
+  ["/dashboard/billing/subscription", { GET: get(subscription) }],
+  ["/dashboard/billing/usage", { GET: get(usage) }],
 ]);
 const RETRIEVE_MODEL = get(retrieveModel);
 
 /** The API route for a method and path, or undefined (answered 404 `Invalid URL`). */
 export function matchApiRoute(method: string, path: string): ApiRoute | undefined {
-  const exact = EXACT.get(`${method} ${path}`);
-  if (exact) return exact;
+  const byMethod = EXACT.get(path);
+  if (byMethod !== undefined) return Object.hasOwn(byMethod, method) ? byMethod[method] : undefined;
   if (method === "GET" && path.startsWith("/v1/models/") && path.length > "/v1/models/".length) return RETRIEVE_MODEL;
   return undefined;
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SimContext } from "../context.ts";
-import { deliver, payloadOf, type DeliveryPlan } from "../delivery.ts";
+import { deliver, type DeliveryPlan } from "../delivery.ts";
 import { setLogStatus, type LogRef } from "../request-log.ts";
 import type { SessionState } from "./session-state.ts";
 
@@ -23,7 +23,7 @@ export async function streamWeb(w: WebRequest, pieces: string[]): Promise<void> 
   if (b.name === "reset" && b.cut.at !== "request") plan = { chunkMs: b.chunkMs, cut: b.cut, action: "reset" };
   else if (b.chunkMs > 0) plan = { chunkMs: b.chunkMs, cut: null, action: "reset" };
   const headers = ["content-type", "text/event-stream; charset=utf-8", "cache-control", "no-cache"];
-  const delivered = await deliver(w.res, 200, headers, payloadOf(pieces), plan, w.ctx.signal);
+  const delivered = await deliver(w.res, 200, headers, pieces, plan, w.ctx.signal);
   if (delivered !== "aborted") {
     setLogStatus(w.entry, delivered);
     w.session.recordStatus(delivered);
