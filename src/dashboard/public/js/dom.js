@@ -66,10 +66,11 @@ export function toast(text, kind = "info") {
 export function confirmDialog({ title, body, confirm = "Confirm", danger = false }) {
   return new Promise((resolve) => {
     const ok = h("button", { type: "submit", value: "yes", class: danger ? "danger" : null }, confirm);
+    const cancel = h("button", { type: "submit", value: "no", class: "ghost" }, "Cancel");
     const dialog = h(
       "dialog",
-      { class: "dialog", "aria-labelledby": "dialog-title" },
-      h("form", { method: "dialog" }, h("h2", { id: "dialog-title" }, title), h("p", {}, body), h("div", { class: "row end" }, h("button", { type: "submit", value: "no", class: "ghost" }, "Cancel"), ok)),
+      { class: "dialog", "aria-labelledby": "dialog-title", "aria-describedby": "dialog-body" },
+      h("form", { method: "dialog" }, h("h2", { id: "dialog-title" }, title), h("p", { id: "dialog-body" }, body), h("div", { class: "row end" }, cancel, ok)),
     );
     dialog.addEventListener("close", () => {
       resolve(dialog.returnValue === "yes");
@@ -77,7 +78,8 @@ export function confirmDialog({ title, body, confirm = "Confirm", danger = false
     });
     document.body.append(dialog);
     dialog.showModal();
-    ok.focus();
+    // Enter on a destructive question means "no" unless the person moves to the button.
+    (danger ? cancel : ok).focus();
   });
 }
 

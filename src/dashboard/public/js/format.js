@@ -11,6 +11,7 @@ export const fmtPercent = (ratio) => `${(ratio * 100).toFixed(ratio > 0 && ratio
 export function fmtUsd(n) {
   const v = n ?? 0;
   if (v === 0) return "$0";
+  if (Math.abs(v) < 0.0001) return "<$0.0001";
   if (Math.abs(v) < 0.01) return `$${v.toFixed(4)}`;
   return `$${v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 }

@@ -25,7 +25,7 @@ function eventRow(ev, keys) {
   const who = k ? [h("code", {}, k.key), k.label ? h("div", { class: "small" }, k.label) : null] : [h("code", { class: "mono small" }, ev.credentialId)];
   const change = ev.kind === "state" && ev.from !== null ? h("span", { class: "change" }, badge(ev.from), " → ", badge(ev.to)) : h("span", { class: `kind k-${ev.kind}` }, ev.kind);
   const cells = [
-    ["Time", timeCell(ev.time)],
+    ["Time", h("span", { class: "nowrap" }, timeCell(ev.time))],
     ["Key", [who, h("div", { class: "small muted mono", title: "HMAC fingerprint of the key" }, ev.fingerprint.slice(0, 12))]],
     ["Change", change],
     ["Reason", ev.reason],

@@ -6,8 +6,8 @@ import { badge, fmtInt } from "../format.js";
 
 const changeLine = (r) => h("li", {}, h("code", {}, r.key), " ", badge(r.before), " → ", badge(r.after), " ", h("span", { class: "muted" }, r.finding));
 
-/** Runs a probe round into `region`; `onChange` after each key whose state moved, `onDone` at the end. */
-export async function probeAll(api, region, { onChange, onDone }) {
+/** Runs a probe round into `region`; `onChange` after each key whose state moved, `onDone` at the end, `onClose` to dismiss. */
+export async function probeAll(api, region, { onChange, onDone, onClose }) {
   const bar = h("progress", { max: 1, value: 0, "aria-label": "Probe progress" });
   const label = h("span", { role: "status" }, "Starting the probe round…");
   const changes = h("ul", { class: "changes" });
@@ -35,6 +35,7 @@ export async function probeAll(api, region, { onChange, onDone }) {
   } catch (err) {
     region.append(notice(explain(err), "error"));
   } finally {
+    region.append(h("button", { type: "button", class: "ghost small", onclick: onClose }, "Close"));
     onDone();
   }
 }

@@ -49,8 +49,8 @@ function actions(k, on) {
     "div",
     { class: "actions" },
     btn("probe", "Probe", on.probe),
-    k.state !== "disabled" ? btn("disable", "Disable", on.disable) : null,
-    k.state !== "active" ? btn("enable", "Enable", on.enable) : null,
+    // One switch: what is serving (or about to) can be disabled; what is out can be put back.
+    k.state === "active" || k.state === "cooling" ? btn("disable", "Disable", on.disable) : btn("enable", "Enable", on.enable),
     btn("remove", "Remove", on.remove, "small danger"),
   );
 }

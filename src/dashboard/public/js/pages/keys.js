@@ -39,7 +39,7 @@ export function mount(root, { api, feed, params }) {
       onclick: () => {
         probeButton.disabled = true;
         probeRegion.hidden = false;
-        void probeAll(api, probeRegion, { onChange: () => soon(), onDone: () => ((probeButton.disabled = false), load()) });
+        void probeAll(api, probeRegion, { onChange: () => soon(), onDone: () => ((probeButton.disabled = false), load()), onClose: () => ((probeRegion.hidden = true), probeButton.focus()) });
       },
     },
     "Probe all",

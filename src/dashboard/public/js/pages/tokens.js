@@ -44,9 +44,9 @@ function createdBox(created, onDismiss) {
 }
 
 function tokensTable(list, onRevoke) {
-  const columns = ["Name", "Token", "State", "Models", "Quota used", "RPM", "Expires", "Created", "Last used", ""];
+  const columns = ["Name", "Token", "State", "Models", "Tokens used", "RPM", "Expires", "Created", "Last used", ""];
   const row = (t) => {
-    const quota = t.quotaTokens === null ? `${fmtCompact(t.usedTokens)} (no quota)` : `${fmtCompact(t.usedTokens)} of ${fmtCompact(t.quotaTokens)}`;
+    const quota = t.quotaTokens === null ? fmtCompact(t.usedTokens) : `${fmtCompact(t.usedTokens)} of ${fmtCompact(t.quotaTokens)}`;
     const cells = [
       h("strong", {}, t.name),
       h("code", {}, t.hint),
