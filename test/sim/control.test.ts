@@ -111,7 +111,7 @@ describe("in-process control", () => {
     await new Promise((r) => setTimeout(r, 50));
     const started = Date.now();
     await sim.close();
-    assert.ok(Date.now() - started < 500);
+    assert.ok(Date.now() - started < 2000);
     assert.ok((await caught) instanceof OpenAI.APIConnectionError);
   });
 });

@@ -155,7 +155,8 @@ describe("answers: shapes, streams and usage", () => {
     const times: number[] = [];
     for await (const chunk of stream) if (chunk.id) times.push(Date.now());
     assert.ok(times.length > 5);
-    assert.ok(times.at(-1)! - times[0]! >= 20 * (times.length - 2), "chunks are spaced by chunk_ms");
+    // 20 ms between chunks; a loaded client may read two at once, so allow half.
+    assert.ok(times.at(-1)! - times[0]! >= 10 * (times.length - 2), "chunks are spaced by chunk_ms");
   });
 
   it("the key's stats equal the usage the client saw", async () => {

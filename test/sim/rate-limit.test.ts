@@ -33,8 +33,8 @@ describe("rate limits", () => {
     assert.match(err.message, /^429 Rate limit reached for gpt-4o-mini in organization org-sim on requests per min \(RPM\): Limit 3, Used 3, Requested 1\. Please try again in \d+(\.\d+)?s\./);
     const retryAfter = Number(err.headers.get("retry-after"));
     const retryAfterMs = Number(err.headers.get("retry-after-ms"));
-    assert.ok(retryAfter >= 58 && retryAfter <= 60, `retry-after ${retryAfter}`);
-    assert.ok(retryAfterMs > 57_000 && retryAfterMs <= 60_000);
+    assert.ok(retryAfter >= 50 && retryAfter <= 60, `retry-after ${retryAfter}`);
+    assert.ok(retryAfterMs > 50_000 && retryAfterMs <= 60_000);
     assert.equal(err.headers.get("x-ratelimit-remaining-requests"), "0");
     // Limits are per model: another model still has its own 3.
     const other = await openai.chat.completions.create({ model: "gpt-4o", messages: HELLO }).withResponse();
@@ -43,23 +43,23 @@ describe("rate limits", () => {
   });
 
   it("the window really slides: a short window lets requests through again", async (t) => {
-    const sim = await testSim(t, { keys: { [RL]: "rate-limited:rpm=2,window_ms=600" } });
+    const sim = await testSim(t, { keys: { [RL]: "rate-limited:rpm=2,window_ms=1000" } });
     const openai = client(sim, RL);
     const first = await openai.chat.completions.create({ model: "gpt-4o-mini", messages: HELLO }).withResponse();
     const reset1 = durationMs(first.response.headers.get("x-ratelimit-reset-requests")!);
-    assert.ok(reset1 > 0 && reset1 <= 600, `reset ${reset1}`);
-    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(reset1 > 0 && reset1 <= 1000, `reset ${reset1}`);
+    await new Promise((r) => setTimeout(r, 400));
     await openai.chat.completions.create({ model: "gpt-4o-mini", messages: HELLO });
     const err = await rejectsWith(openai.chat.completions.create({ model: "gpt-4o-mini", messages: HELLO }), OpenAI.RateLimitError);
     const waitMs = Number(err.headers.get("retry-after-ms"));
-    assert.ok(waitMs > 0 && waitMs <= 600);
+    assert.ok(waitMs > 0 && waitMs <= 600, `retry-after-ms ${waitMs}`);
     await new Promise((r) => setTimeout(r, waitMs + 30));
     const ok = await openai.chat.completions.create({ model: "gpt-4o-mini", messages: HELLO }).withResponse();
     assert.equal(ok.response.status, 200);
     assert.equal(ok.response.headers.get("x-ratelimit-remaining-requests"), "0", "the second request is still in the window");
     // The first request left the window, so the time to a full reset is the second one's.
     const reset3 = durationMs(ok.response.headers.get("x-ratelimit-reset-requests")!);
-    assert.ok(reset3 > 0 && reset3 <= 600);
+    assert.ok(reset3 > 0 && reset3 <= 1000);
   });
 
   it("TPM: type tokens when the window is full; request too large by itself says so", async (t) => {

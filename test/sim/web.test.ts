@@ -142,11 +142,11 @@ describe("ChatGPT web backend", () => {
   });
 
   it("short-lived: the access token expires; /backend-api answers 401 token_expired", async (t) => {
-    const sim = await testSim(t, { sessions: { "sess-short-000000001": "short-lived:ms=150" } });
+    const sim = await testSim(t, { sessions: { "sess-short-000000001": "short-lived:ms=400" } });
     const token = (await authSession(sim, "sess-short-000000001")).body.accessToken!;
     const ok = await fetch(`${sim.url}/backend-api/conversations`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(ok.status, 200);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 450));
     const res = await post(sim, token, conversationBody("hi", randomUUID()));
     assert.equal(res.status, 401);
     assert.deepEqual(await res.json(), {
@@ -164,7 +164,7 @@ describe("ChatGPT web backend", () => {
   });
 
   it("only one message at a time per account: 429 while a reply streams", async (t) => {
-    const sim = await testSim(t, { sessions: { "sess-slow-0000000001": "slow:ms=10,chunk_ms=40" } });
+    const sim = await testSim(t, { sessions: { "sess-slow-0000000001": "slow:ms=10,chunk_ms=60" } });
     const token = (await authSession(sim, "sess-slow-0000000001")).body.accessToken!;
     const first = await post(sim, token, conversationBody("tell me a long story", randomUUID()));
     assert.equal(first.status, 200);
