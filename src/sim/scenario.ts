@@ -25,6 +25,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { ValidationError } from "../errors/index.ts";
+import { maskSecret } from "../util/mask.ts";
 import { toKeyBehaviour, type BehaviourSpec } from "./spec/key-behaviour.ts";
 import { toSessionBehaviour, type SessionSpec } from "./spec/session-behaviour.ts";
 
@@ -54,14 +55,16 @@ export function parseScenario(value: unknown, source = "scenario"): Scenario {
   const result = ScenarioSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const path = issue.code === "unrecognized_keys" ? issue.keys.join(", ") : issue.path.join(".");
+    // keys.<secret>: the secret is shown masked.
+    const segments = issue.path.map((p, i) => (i === 1 && (issue.path[0] === "keys" || issue.path[0] === "sessions") ? maskSecret(String(p)) : String(p)));
+    const path = issue.code === "unrecognized_keys" ? issue.keys.join(", ") : segments.join(".");
     const message = issue.code === "unrecognized_keys" ? "unknown field" : issue.message;
     throw new ValidationError(`${source}: ${path || "(root)"}: ${message}`, path || null);
   }
   const scenario = result.data as Scenario;
-  for (const [key, spec] of Object.entries(scenario.keys ?? {})) toKeyBehaviour(spec, `${source}: keys["${key}"]`);
+  for (const [key, spec] of Object.entries(scenario.keys ?? {})) toKeyBehaviour(spec, `${source}: keys["${maskSecret(key)}"]`);
   for (const [token, spec] of Object.entries(scenario.sessions ?? {})) {
-    toSessionBehaviour(spec, `${source}: sessions["${token}"]`);
+    toSessionBehaviour(spec, `${source}: sessions["${maskSecret(token)}"]`);
   }
   return scenario;
 }

@@ -28,9 +28,10 @@ describe("keypool sim (CLI)", () => {
   });
 
   it("a bad --key value names the flag and the problem", () => {
-    const r = run(["sim", "--key", "sk-a=flaky:rate=2"]);
+    const r = run(["sim", "--key", "sk-cli-0000000000001234=flaky:rate=2"]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /--key "sk-a=flaky:rate=2": rate: must be at most 1/);
+    assert.match(r.stderr, /--key "sk-cli-…1234=flaky:rate=2": rate: must be at most 1/);
+    assert.ok(!r.stderr.includes("0000000000001234"), "the key is masked");
     assert.equal(r.stdout, "", "nothing starts");
     const port = run(["sim", "--port", "99999", "--session", "tok=rotate"]);
     assert.equal(port.status, 1);

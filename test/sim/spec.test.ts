@@ -66,7 +66,7 @@ describe("behaviour specs", () => {
 
   it("KEY=BEHAVIOUR splits at the first =", () => {
     assert.deepEqual(splitAssignment("--key", "sk-a=rate-limited:rpm=3"), { name: "sk-a", spec: "rate-limited:rpm=3" });
-    assert.match(message(() => splitAssignment("--key", "sk-a")), /--key "sk-a": expected NAME=BEHAVIOUR/);
+    assert.match(message(() => splitAssignment("--key", "sk-secret-00000000abcd")), /--key "sk-secret-…abcd": expected NAME=BEHAVIOUR/);
     assert.match(message(() => splitAssignment("--key", "=ok")), /expected NAME=BEHAVIOUR/);
   });
 });
@@ -96,8 +96,8 @@ describe("scenario files", () => {
   it("names the bad field", () => {
     assert.match(message(() => parseScenario({ ...scenario, unknownKeys: "maybe" })), /unknownKeys: must be invalid or ok/);
     assert.match(message(() => parseScenario({ ...scenario, extra: 1 })), /extra: unknown field/);
-    assert.match(message(() => parseScenario({ keys: { "sk-x": "flaky:rate=9" } })), /keys\["sk-x"\]: rate: must be at most 1/);
-    assert.match(message(() => parseScenario({ keys: { "sk-x": 3 } })), /keys\.sk-x: must be a behaviour string or object/);
+    assert.match(message(() => parseScenario({ keys: { "sk-scenario-000000000009": "flaky:rate=9" } })), /keys\["sk-scenario-…0009"\]: rate: must be at most 1/);
+    assert.match(message(() => parseScenario({ keys: { "sk-scenario-000000000003": 3 } })), /keys\.sk-scenario-…0003: must be a behaviour string or object/);
     assert.match(message(() => parseScenario({ sessions: { s: { behaviour: "cf-required", clearance: "" } } })), /clearance: must not be empty/);
   });
 

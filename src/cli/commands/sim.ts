@@ -66,8 +66,10 @@ function parseAssignments<T>(flag: string, values: string[], check: (spec: strin
   const out: Record<string, T> = {};
   for (const value of values) {
     const { name, spec } = splitAssignment(flag, value);
-    if (name in out) throw new ValidationError(`${flag} "${name}": given twice`, flag);
-    check(spec, `${flag} "${value}"`);
+    // Errors show the secret masked, and the behaviour as given.
+    const shown = `${flag} "${maskSecret(name)}=${spec}"`;
+    if (name in out) throw new ValidationError(`${shown}: ${maskSecret(name)} given twice`, flag);
+    check(spec, shown);
     out[name] = spec as T;
   }
   return out;

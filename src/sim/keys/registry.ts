@@ -1,5 +1,6 @@
 import { toKeyBehaviour, type BehaviourSpec, type KeyBehaviour } from "../spec/key-behaviour.ts";
 import type { UnknownKeys } from "../scenario.ts";
+import { maskSecret } from "../../util/mask.ts";
 import { KeyState } from "./key-state.ts";
 
 const OK = toKeyBehaviour("ok");
@@ -13,7 +14,7 @@ export class KeyRegistry {
   constructor(initial: Record<string, string | BehaviourSpec>, unknownKeys: UnknownKeys) {
     this.unknownKeys = unknownKeys;
     const parsed = new Map<string, KeyBehaviour>();
-    for (const [key, spec] of Object.entries(initial)) parsed.set(key, toKeyBehaviour(spec, `key "${key}"`));
+    for (const [key, spec] of Object.entries(initial)) parsed.set(key, toKeyBehaviour(spec, `key "${maskSecret(key)}"`));
     this.#initial = parsed;
     this.reset();
   }
@@ -38,7 +39,7 @@ export class KeyRegistry {
 
   /** Creates the key or changes its behaviour. */
   set(key: string, behaviour: string | BehaviourSpec): KeyState {
-    const parsed = toKeyBehaviour(behaviour, `key "${key}"`);
+    const parsed = toKeyBehaviour(behaviour, `key "${maskSecret(key)}"`);
     const state = this.#keys.get(key);
     if (state) {
       state.setBehaviour(parsed);

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { toSessionBehaviour, type SessionBehaviour, type SessionSpec } from "../spec/session-behaviour.ts";
 import { SessionState } from "./session-state.ts";
+import { maskSecret } from "../../util/mask.ts";
 
 interface AccessToken {
   readonly session: SessionState;
@@ -23,7 +24,7 @@ export class SessionRegistry {
 
   constructor(initial: Record<string, string | SessionSpec>) {
     const parsed = new Map<string, SessionBehaviour>();
-    for (const [token, spec] of Object.entries(initial)) parsed.set(token, toSessionBehaviour(spec, `session "${token}"`));
+    for (const [token, spec] of Object.entries(initial)) parsed.set(token, toSessionBehaviour(spec, `session "${maskSecret(token)}"`));
     this.#initial = parsed;
     this.reset();
   }
@@ -53,7 +54,7 @@ export class SessionRegistry {
   }
 
   set(idOrToken: string, behaviour: string | SessionSpec): SessionState {
-    const parsed = toSessionBehaviour(behaviour, `session "${idOrToken}"`);
+    const parsed = toSessionBehaviour(behaviour, `session "${maskSecret(idOrToken)}"`);
     const session = this.find(idOrToken);
     if (session) {
       session.behaviour = parsed;
