@@ -55,7 +55,18 @@ export function statsOf(ctx: GatewayContext, asking = 0) {
   const keys: Record<string, number> = {};
   for (const s of CREDENTIAL_STATES) keys[s] = 0;
   for (const e of ctx.pool.index.entries.values()) keys[e.record.state] = (keys[e.record.state] ?? 0) + 1;
-  return { ...ctx.live.snapshot(ctx.metrics.inflight - ctx.liveStreams.size - asking), keys, backlog: ctx.pool.backlog, instance: ctx.pool.config.instance, upstream: ctx.pool.config.upstream, version };
+  const m = process.memoryUsage();
+  const mb = (n: number): number => Math.round((n / 1048576) * 10) / 10;
+  return {
+    ...ctx.live.snapshot(ctx.metrics.inflight - ctx.liveStreams.size - asking),
+    keys,
+    backlog: ctx.pool.backlog,
+    /** This process's memory (MB). */
+    memory: { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external) },
+    instance: ctx.pool.config.instance,
+    upstream: ctx.pool.config.upstream,
+    version,
+  };
 }
 
 export function stats(ctx: GatewayContext, res: GatewayResponse): void {

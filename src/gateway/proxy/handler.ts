@@ -6,7 +6,6 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream";
 import { finished } from "node:stream/promises";
 import { dispatch, type Dispatched } from "../../transport/dispatch.ts";
 import { modelOf } from "../../transport/pooled-fetch.ts";
@@ -89,12 +88,31 @@ export async function handleProxy(ctx: GatewayContext, req: IncomingMessage, res
   await stream(ctx, res, d, d.body, caller, p);
 }
 
+/** Bodies up to this size with a known length are sent in one write, after metering; larger ones and streams are piped. */
+const BUFFER_LIMIT = 1024 * 1024;
+
 async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, upstream: Readable, caller: Caller, p: Prepared): Promise<void> {
-  const strip = p.stripUsage && isSse(d.headers);
+  const sse = isSse(d.headers);
+  const length = Number(d.headers["content-length"] ?? Number.NaN);
+  if (!sse && length <= BUFFER_LIMIT) {
+    // A JSON answer is of no use to its client before its last byte: collected, metered, then sent
+    // in one write (headers and body together), never a write per chunk plus one for the end.
+    let body: Buffer;
+    try {
+      body = await collect(upstream, length);
+    } finally {
+      await meter(ctx, res, d, caller, p);
+    }
+    res.writeHead(d.status, answerHeaders(d.headers, false));
+    res.end(body);
+    return;
+  }
+  const strip = p.stripUsage && sse;
   let out = upstream;
   if (strip) {
     const stripper = new UsageStripper();
-    pipeline(upstream, stripper, noop);
+    upstream.on("error", (err) => stripper.destroy(err));
+    upstream.pipe(stripper);
     out = stripper;
   }
   res.writeHead(d.status, answerHeaders(d.headers, strip));
@@ -102,15 +120,35 @@ async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, 
   try {
     await finished(out);
   } finally {
-    const usage = await d.usage;
-    const lease = d.lease!;
-    res.credentialState = ctx.pool.index.entries.get(lease.record.id)?.record.state ?? "removed";
-    if (usage !== null) await ctx.meter.record(lease.record.id, caller, p.model, usage.promptTokens, usage.completionTokens);
+    await meter(ctx, res, d, caller, p);
   }
   res.end();
 }
 
-function noop(): void {}
+/** Stores the answer's usage (charged to the caller's token) before the answer ends. */
+async function meter(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, caller: Caller, p: Prepared): Promise<void> {
+  const usage = await d.usage;
+  const lease = d.lease!;
+  res.credentialState = ctx.pool.index.entries.get(lease.record.id)?.record.state ?? "removed";
+  if (usage !== null) await ctx.meter.record(lease.record.id, caller, p.model, usage.promptTokens, usage.completionTokens);
+}
+
+/** Reads a body of a known length into one buffer. */
+function collect(body: Readable, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on("data", (c: Buffer) => {
+      chunks.push(c);
+      size += c.length;
+    });
+    body.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    body.once("error", reject);
+    body.once("close", () => {
+      if (!body.readableEnded) reject(new Error(`upstream body cut short at ${size} of ${length} bytes`));
+    });
+  });
+}
 
 function safeDecode(s: string): string | null {
   try {

@@ -1,0 +1,241 @@
+/**
+ * Gateway benchmark: the simulator direct vs. through `keypool serve`, in the
+ * same run, with the same load generator (autocannon; per-request latencies
+ * taken from its `response` events at sub-millisecond precision), 64 and 1
+ * connections, non-streaming and streaming chat completions. Also the time
+ * to the first streamed byte (sequential requests) and the gateway's RSS.
+ *
+ * The simulator and the gateway run as child processes (`keypool sim`,
+ * `keypool serve`, defaults as `npm start` has them: SQLite store, info
+ * logs, here with a client token), the load generator in this process. For
+ * scale, a bare proxy (node:http in, undici out, piped back: the least any
+ * Node proxy does) runs in the same rounds. Each target's CPU time per
+ * request (from /proc) is printed too: on a shared machine it varies far
+ * less than requests per second. Run alone with
+ * `node bench/gateway.bench.ts`; BENCH_SECONDS (default 5) sets each run's
+ * length, BENCH_STORE the gateway's store (default a temp SQLite file),
+ * BENCH_GATEWAY_NODE_ARGS extra node flags for the gateway (e.g. --cpu-prof).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+interface AutocannonInstance extends PromiseLike<AutocannonResult> {
+  on(event: "response", fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+}
+type Autocannon = (opts: Record<string, unknown>) => AutocannonInstance;
+const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
+
+const BIN = fileURLToPath(new URL("../bin/keypool.ts", import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const KEYS = Array.from({ length: 8 }, (_, i) => `sk-bench-${String(i).padStart(24, "0")}`);
+
+/** The least a Node proxy does: node:http in, undici.request out, the answer piped back. */
+const BASELINE = `
+import { createServer } from "node:http";
+import { createRequire } from "node:module";
+const { Agent, request } = createRequire(process.argv[1])("undici");
+const upstream = process.argv[2];
+const agent = new Agent({ connections: 256 });
+createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", async () => {
+    const r = await request(upstream + req.url.slice(3), { method: req.method, headers: { "content-type": "application/json", authorization: req.headers.authorization }, body: Buffer.concat(chunks), dispatcher: agent });
+    res.writeHead(r.statusCode, { "content-type": String(r.headers["content-type"]) });
+    r.body.pipe(res);
+  });
+}).listen(0, "127.0.0.1", function () { console.error("listening on http://127.0.0.1:" + this.address().port); });
+process.on("SIGTERM", () => process.exit(0));
+`;
+
+interface Child {
+  proc: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+}
+
+function startChild(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = [], script: string[] = [BIN]): Promise<Child> {
+  return new Promise((resolve, reject) => {
+    // The simulator prints its address on stdout, the gateway on stderr (its stdout is JSON logs: drained).
+    const proc = spawn(process.execPath, [...nodeArgs, ...script, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    const onData = (d: Buffer): void => {
+      err += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(err);
+      if (m !== null) {
+        proc.stderr!.off("data", onData);
+        proc.stdout!.off("data", onData);
+        proc.stderr!.resume();
+        proc.stdout!.resume();
+        resolve({
+          proc,
+          url: m[1]!,
+          stop: () =>
+            new Promise((r) => {
+              if (proc.exitCode !== null) return r();
+              proc.once("exit", () => r());
+              proc.kill("SIGTERM");
+            }),
+        });
+      }
+    };
+    proc.stderr!.on("data", onData);
+    proc.stdout!.on("data", onData);
+    proc.once("exit", (code) => reject(new Error(`${args[0]} exited with ${code}: ${err}`)));
+  });
+}
+
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    proc.once("exit", (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`keypool ${args.join(" ")} exited with ${code}`))));
+  });
+}
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** CPU time of the serving process per request, microseconds. */
+  cpuUs: number;
+}
+
+/** CPU time (user + system) a process has used, in microseconds. */
+function cpuOf(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+}
+
+const pct = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+
+async function load(target: Target, body: string, connections: number, seconds: number): Promise<Load> {
+  const { url, token, pid } = target;
+  const latencies: number[] = [];
+  const cpu0 = cpuOf(pid);
+  const instance = autocannon({
+    url: `${url}/v1/chat/completions`,
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body,
+    connections,
+    duration: seconds,
+  });
+  instance.on("response", (_c, _s, _b, ms) => latencies.push(ms));
+  const r = await instance;
+  latencies.sort((a, b) => a - b);
+  return { rps: r.requests.total / seconds, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), errors: r.non2xx + r.errors + r.timeouts, cpuUs: (cpuOf(pid) - cpu0) / Math.max(1, r.requests.total) };
+}
+
+/** Sequential streamed requests: time to the first body byte. */
+interface Target {
+  name: string;
+  url: string;
+  token: string;
+  /** The serving process (CPU accounting). */
+  pid: number;
+}
+
+async function firstByte({ url, token }: Target, body: string, n: number): Promise<{ p50: number; p99: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const target = new URL(`${url}/v1/chat/completions`);
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    times.push(
+      await new Promise<number>((resolve, reject) => {
+        const t0 = performance.now();
+        let first = 0;
+        const req = request(target, { method: "POST", agent, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
+          res.once("data", () => (first = performance.now() - t0));
+          res.on("end", () => resolve(first));
+          res.resume();
+        });
+        req.on("error", reject);
+        req.end(body);
+      }),
+    );
+  }
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  return { p50: pct(times, 0.5), p99: pct(times, 0.99) };
+}
+
+function rssMb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
+  return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+}
+
+const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : "-");
+
+export async function run(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "keypool-bench-"));
+  const store = process.env.BENCH_STORE ?? `sqlite:${join(dir, "bench.db")}`;
+  const sim = await startChild(["sim", "--port", "0", ...KEYS.flatMap((k) => ["--key", `${k}=ok`])], {});
+  const env = { KEYPOOL_STORE: store, KEYPOOL_UPSTREAM: `${sim.url}/v1`, KEYPOOL_KEYS: KEYS.join(","), KEYPOOL_HEALTH_INTERVAL_MS: "0" };
+  const token = await runCli(["tokens", "add", "--name", "bench"], env);
+  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+  const gw = await startChild(["serve", "--port", "0"], env, nodeArgs);
+  const base = await startChild([`${sim.url}/v1`], {}, [], ["--input-type=module", "-e", BASELINE, fileURLToPath(new URL("../package.json", import.meta.url))]);
+  const direct: Target = { name: "direct", url: sim.url, token: KEYS[0]!, pid: sim.proc.pid! };
+  const through: Target = { name: "gateway", url: gw.url, token, pid: gw.proc.pid! };
+  const baseline: Target = { name: "baseline", url: base.url, token: KEYS[0]!, pid: base.proc.pid! };
+  const targets = [direct, baseline, through];
+  try {
+    console.log(`\nGateway: the simulator direct vs through keypool serve (store ${store.startsWith("sqlite:") ? "sqlite" : store}, a client token, info logs), ${SECONDS} s per run`);
+    console.log("baseline: a bare node:http + undici proxy, for scale (what any Node proxy costs on this machine)");
+    console.log(`${"mode".padEnd(8)}${"conns".padStart(6)}  ${"target".padEnd(9)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"cpu µs/req".padStart(12)}${"errors".padStart(8)}`);
+    const rows: Record<string, Record<string, Load>> = {};
+    for (const stream of [false, true]) {
+      const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "benchmark" }], ...(stream ? { stream: true } : {}) });
+      const mode = stream ? "stream" : "json";
+      for (const connections of [64, 1]) {
+        for (const t of targets) await load(t, body, connections, 1); // warm up
+        const row: Record<string, Load> = {};
+        for (const t of targets) row[t.name] = await load(t, body, connections, SECONDS);
+        rows[`${mode}${connections}`] = row;
+        for (const t of targets) {
+          const r = row[t.name]!;
+          console.log(`${mode.padEnd(8)}${String(connections).padStart(6)}  ${t.name.padEnd(9)}${f(r.rps).padStart(9)}${f(r.p50, 3).padStart(9)}${f(r.p99, 3).padStart(9)}${f(r.cpuUs).padStart(12)}${String(r.errors).padStart(8)}`);
+        }
+        const d = row.direct!;
+        const g = row.gateway!;
+        console.log(`${"".padEnd(16)}${"gw/direct".padEnd(9)}${`${f((g.rps / d.rps) * 100)}%`.padStart(9)}${`+${f(g.p50 - d.p50, 3)}`.padStart(9)}${`+${f(g.p99 - d.p99, 3)}`.padStart(9)}`);
+      }
+    }
+    const streamBody = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "benchmark" }], stream: true });
+    await firstByte(direct, streamBody, 100);
+    await firstByte(through, streamBody, 100);
+    const td = await firstByte(direct, streamBody, 500);
+    const tg = await firstByte(through, streamBody, 500);
+    console.log(`time to first streamed byte (500 sequential): direct p50 ${f(td.p50, 3)} ms, gateway p50 ${f(tg.p50, 3)} ms (+${f(tg.p50 - td.p50, 3)}), p99 ${f(td.p99, 3)} / ${f(tg.p99, 3)} ms`);
+    const mem = rssMb(gw.proc.pid!);
+    console.log(`gateway RSS ${f(mem.rss)} MB now, ${f(mem.peak)} MB peak`);
+    const pctOf = (k: string): string => `${f((rows[k]!.gateway!.rps / rows[k]!.direct!.rps) * 100)}%`;
+    const added = (k: string): string => `+${f(rows[k]!.gateway!.p50 - rows[k]!.direct!.p50, 3)} ms`;
+    console.log("targets:");
+    console.log(`  throughput at 64 connections >= 30% of direct: json ${pctOf("json64")}, stream ${pctOf("stream64")} (baseline proxy: ${f((rows.json64!.baseline!.rps / rows.json64!.direct!.rps) * 100)}%)`);
+    console.log(`  added p50 at 1 connection < 0.15 ms: json ${added("json1")}, stream ${added("stream1")}`);
+    console.log(`  added time to first streamed byte < 0.5 ms: +${f(tg.p50 - td.p50, 3)} ms`);
+    console.log(`  RSS < 150 MB: ${f(mem.peak)} MB peak`);
+  } finally {
+    await Promise.all([gw.stop(), base.stop()]);
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) await run();
