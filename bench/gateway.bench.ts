@@ -5,6 +5,10 @@
  * connections, non-streaming and streaming chat completions. Also the time
  * to the first streamed byte (sequential requests) and the gateway's RSS.
  *
+ * Latencies come from autocannon's per-response events (bench/lib's runner
+ * reports autocannon's whole-millisecond percentiles, too coarse for a
+ * sub-millisecond budget).
+ *
  * The simulator and the gateway run as child processes (`keypool sim`,
  * `keypool serve`, defaults as `npm start` has them: SQLite store, info
  * logs, here with a client token), the load generator in this process. For
@@ -14,7 +18,9 @@
  * less than requests per second. Run alone with
  * `node bench/gateway.bench.ts`; BENCH_SECONDS (default 5) sets each run's
  * length, BENCH_STORE the gateway's store (default a temp SQLite file),
- * BENCH_GATEWAY_NODE_ARGS extra node flags for the gateway (e.g. --cpu-prof).
+ * BENCH_GATEWAY_NODE_ARGS extra node flags for the gateway (e.g. --cpu-prof),
+ * BENCH_KEYPOOL_BIN another checkout's bin/keypool.ts for the gateway (to
+ * measure a change side by side).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -187,8 +193,9 @@ export async function run(): Promise<void> {
   const sim = await startChild(["sim", "--port", "0", ...KEYS.flatMap((k) => ["--key", `${k}=ok`])], {});
   const env = { KEYPOOL_STORE: store, KEYPOOL_UPSTREAM: `${sim.url}/v1`, KEYPOOL_KEYS: KEYS.join(","), KEYPOOL_HEALTH_INTERVAL_MS: "0" };
   const token = await runCli(["tokens", "add", "--name", "bench"], env);
-  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
-  const gw = await startChild(["serve", "--port", "0"], env, nodeArgs);
+  // As `npm start` runs it (a young generation of 16 MB: the default one grows RSS by ~75 MB under load, for no speed).
+  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "--max-semi-space-size=16").split(" ").filter((a) => a !== "");
+  const gw = await startChild(["serve", "--port", "0"], env, nodeArgs, [process.env.BENCH_KEYPOOL_BIN ?? BIN]);
   const base = await startChild([`${sim.url}/v1`], {}, [], ["--input-type=module", "-e", BASELINE, fileURLToPath(new URL("../package.json", import.meta.url))]);
   const direct: Target = { name: "direct", url: sim.url, token: KEYS[0]!, pid: sim.proc.pid! };
   const through: Target = { name: "gateway", url: gw.url, token, pid: gw.proc.pid! };

@@ -10,6 +10,7 @@ interface BenchModule {
 const BENCHMARKS: Record<string, () => Promise<BenchModule>> = {
   sim: () => import("./sim.bench.ts"),
   pool: () => import("./pool.bench.ts"),
+  gateway: () => import("./gateway.bench.ts"),
 };
 
 const wanted = process.argv.slice(2);
