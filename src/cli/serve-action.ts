@@ -15,7 +15,10 @@ export async function runServe(flags: GatewayFlags): Promise<void> {
   err.write(`  upstream    ${gw.pool.config.upstream}\n`);
   err.write(`  keys        ${keys.length === 0 ? "none yet" : `${keys.length} (${keys.filter((k) => k.state === "active").length} active)`}\n`);
   err.write(`  admin API   ${config.adminToken === undefined ? "off (set KEYPOOL_ADMIN_TOKEN to turn it on)" : `${gw.url}/admin/`}\n`);
-  if (keys.length === 0) err.write(`Add keys: keypool keys add sk-... (same store), KEYPOOL_KEYS=sk-a,sk-b, or POST ${gw.url}/admin/keys\n`);
+  if (keys.length === 0) {
+    const admin = config.adminToken === undefined ? "" : `, or POST ${gw.url}/admin/keys`;
+    err.write(`Add keys: keypool keys add sk-... (npm run keypool -- keys add sk-... in a checkout; same store), KEYPOOL_KEYS=sk-a,sk-b${admin}\n`);
+  }
   err.write("Ctrl+C (or SIGTERM) stops it after in-flight requests finish.\n");
   log.info({ url: gw.url, store: gw.pool.store.kind, keys: keys.length }, "gateway listening");
 

@@ -3,6 +3,7 @@
  * one converter (toErrorResponse) turns them into OpenAI-shaped answers.
  */
 import { KeypoolError } from "../errors/index.ts";
+import { scrubSecrets } from "../util/scrub.ts";
 
 /** 401: no token, a wrong one, an expired or revoked one. */
 export class AuthError extends KeypoolError {
@@ -47,7 +48,8 @@ export class PayloadTooLargeError extends KeypoolError {
 /** 404 for a path the gateway does not serve. */
 export class RouteNotFoundError extends KeypoolError {
   constructor(method: string, path: string) {
-    super("KP_ROUTE_NOT_FOUND", `no route for ${method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}`, { status: 404, type: "invalid_request_error" });
+    const shown = scrubSecrets(path.length > 200 ? `${path.slice(0, 200)}…` : path);
+    super("KP_ROUTE_NOT_FOUND", `no route for ${method} ${shown}`, { status: 404, type: "invalid_request_error" });
     this.name = "RouteNotFoundError";
   }
 }
@@ -55,7 +57,7 @@ export class RouteNotFoundError extends KeypoolError {
 /** 405 with the methods the route does take. */
 export class MethodNotAllowedError extends KeypoolError {
   constructor(method: string, route: string, allowed: readonly string[]) {
-    super("KP_METHOD_NOT_ALLOWED", `${method} is not allowed on ${route} (allowed: ${allowed.join(", ")})`, {
+    super("KP_METHOD_NOT_ALLOWED", `${method} is not allowed on ${scrubSecrets(route)} (allowed: ${allowed.join(", ")})`, {
       status: 405,
       type: "invalid_request_error",
       headers: { allow: allowed.join(", ") },

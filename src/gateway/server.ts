@@ -12,6 +12,7 @@ import { RouteNotFoundError } from "./errors.ts";
 import { sendError, sendJson } from "./http/respond.ts";
 import { GatewayResponse } from "./http/response.ts";
 import { handleProxy } from "./proxy/handler.ts";
+import { scrubSecrets } from "../util/scrub.ts";
 
 /** A handler mounted under a path prefix (the dashboard mounts itself at `/dashboard`). */
 export interface Mount {
@@ -83,7 +84,8 @@ function account(ctx: GatewayContext, req: IncomingMessage, res: GatewayResponse
       {
         method: req.method,
         route: res.route,
-        ...(res.route === "/admin" ? { path: (req.url ?? "").split("?")[0] } : {}),
+        // Admin paths name ids, which may be keys given whole (`/admin/keys/sk-...`): masked.
+        ...(res.route === "/admin" ? { path: scrubSecrets((req.url ?? "").split("?")[0]!) } : {}),
         status,
         ms: Math.round((performance.now() - res.startedAt) * 100) / 100,
         credential: res.credentialId,

@@ -17,6 +17,7 @@ import type { Caller } from "../auth/client-auth.ts";
 import { prepareJson, type Prepared } from "./prepare.ts";
 import { ROUTE_LABEL, routeOf } from "./routes.ts";
 import { UsageStripper } from "./usage-stripper.ts";
+import { scrubSecrets } from "../../util/scrub.ts";
 
 /** Answer headers never passed on: hop-by-hop ones. */
 const HOP = ["connection", "keep-alive", "transfer-encoding", "proxy-connection", "proxy-authenticate", "upgrade", "te", "trailer"];
@@ -80,9 +81,12 @@ export async function handleProxy(ctx: GatewayContext, req: IncomingMessage, res
   }
 
   if (Buffer.isBuffer(d.body)) {
-    // An error answer from the upstream, after failover did what it could: passed back as it came.
-    res.writeHead(d.status, answerHeaders(d.headers, false));
-    res.end(d.body);
+    // An error answer from the upstream, after failover did what it could: passed back as it came,
+    // except for anything key-like in it (a relay may echo the key it was sent).
+    const text = d.body.toString("utf8");
+    const clean = scrubSecrets(text);
+    res.writeHead(d.status, answerHeaders(d.headers, clean !== text));
+    res.end(clean === text ? d.body : clean);
     return;
   }
   await stream(ctx, res, d, d.body, caller, p);
