@@ -33,43 +33,45 @@ export class BodyTooLargeError extends Error {
 }
 
 /**
- * Reads the whole request body as text and calls `done` with it, or with
- * null when it is too large or the request fails. No promise: the hot path.
+ * Reads the whole request body and calls `done` with its bytes, or with null
+ * when it is too large or the request fails. No promise: the hot path.
  */
-export function collectBody(req: IncomingMessage, done: (text: string | null) => void): void {
+export function collectBody(req: IncomingMessage, done: (body: Buffer | null) => void): void {
   // Usually the whole body came with the headers: by the next tick the parser
   // has buffered all content-length bytes, and one read takes them without
   // any stream events.
   process.nextTick(readBuffered, req, done);
 }
 
-function readBuffered(req: IncomingMessage, done: (text: string | null) => void): void {
+const EMPTY = Buffer.alloc(0);
+
+function readBuffered(req: IncomingMessage, done: (body: Buffer | null) => void): void {
   const declared = req.headers["content-length"];
   if (declared !== undefined && !req.destroyed) {
     const length = Number(declared);
-    if (length === 0) return done("");
+    if (length === 0) return done(EMPTY);
     if (length > MAX_BODY_BYTES) {
       req.destroy();
       return done(null);
     }
     if (req.readableLength === length) {
       const chunk = req.read() as Buffer | null;
-      if (chunk !== null && chunk.length === length) return done(chunk.toString("utf8"));
+      if (chunk !== null && chunk.length === length) return done(chunk);
       if (chunk !== null) req.unshift(chunk);
     }
   }
   collectStreamed(req, done);
 }
 
-function collectStreamed(req: IncomingMessage, done: (text: string | null) => void): void {
+function collectStreamed(req: IncomingMessage, done: (body: Buffer | null) => void): void {
   let first: Buffer | null = null;
   let rest: Buffer[] | null = null;
   let size = 0;
   let finished = false;
-  const finish = (text: string | null): void => {
+  const finish = (body: Buffer | null): void => {
     if (finished) return;
     finished = true;
-    done(text);
+    done(body);
   };
   req.on("data", (chunk: Buffer) => {
     size += chunk.length;
@@ -82,8 +84,7 @@ function collectStreamed(req: IncomingMessage, done: (text: string | null) => vo
     else (rest ??= [first]).push(chunk);
   });
   req.on("end", () => {
-    if (rest !== null) finish(Buffer.concat(rest).toString("utf8"));
-    else finish(first === null ? "" : (first as Buffer).toString("utf8"));
+    finish(rest !== null ? Buffer.concat(rest) : (first ?? EMPTY));
   });
   req.on("error", () => finish(null));
   req.on("close", () => finish(null));

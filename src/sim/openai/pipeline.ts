@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SimContext } from "../context.ts";
 import { deliver, resetConnection, type Delivered, type DeliveryPlan } from "../delivery.ts";
 import { requestId } from "../http/ids.ts";
-import { parseJsonCached } from "../http/json-cache.ts";
+import { parseJsonBytes } from "../http/json-cache.ts";
 import { bearer, collectBody, type HeaderList } from "../http/respond.ts";
 import type { KeyState } from "../keys/key-state.ts";
 import type { ApiRequest, ApiResult } from "./api-types.ts";
@@ -56,26 +56,26 @@ export function handleApi(
   query: URLSearchParams | null,
 ): void {
   const call: Call = { ctx, req, res, route, path, query, started: Date.now(), seq: 0, state: null };
-  if (!route.hasBody) return authenticate(call, "");
-  collectBody(req, (text) => {
-    if (text === null) {
+  if (!route.hasBody) return authenticate(call, null);
+  collectBody(req, (bytes) => {
+    if (bytes === null) {
       if (!res.headersSent && !res.destroyed) send(call, BODY_TOO_LARGE, null);
       return;
     }
-    authenticate(call, text);
+    authenticate(call, bytes);
   });
 }
 
-function authenticate(call: Call, text: string): void {
+function authenticate(call: Call, bytes: Buffer | null): void {
   const { ctx, req, res } = call;
   let body: unknown = call.route.hasBody ? {} : null;
   let parsed = true;
-  if (text !== "") {
+  if (bytes !== null && bytes.length > 0) {
     try {
-      body = parseJsonCached(text);
+      body = parseJsonBytes(bytes);
     } catch {
       parsed = false;
-      body = text;
+      body = bytes.toString("utf8");
     }
   }
   const key = bearer(req);

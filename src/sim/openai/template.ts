@@ -4,25 +4,6 @@
  * instead of building and encoding the same text again. The simulator's
  * answers to repeated inputs differ only there.
  */
-/**
- * Bodies are carved from 256 KiB slabs, as Node pools small buffers: a
- * streamed answer (several KiB) would otherwise allocate an ArrayBuffer each.
- */
-const SLAB_BYTES = 256 * 1024;
-let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-let slabUsed = 0;
-
-function take(length: number): Buffer {
-  if (length > SLAB_BYTES / 8) return Buffer.allocUnsafe(length);
-  if (slabUsed + length > SLAB_BYTES) {
-    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const out = slab.subarray(slabUsed, slabUsed + length);
-  slabUsed = (slabUsed + length + 7) & ~7;
-  return out;
-}
-
 export class BodyTemplate {
   readonly #bytes: Buffer;
   /** Per hole value: the offsets where it goes. */
@@ -55,16 +36,18 @@ export class BodyTemplate {
 
   /** The body with `values` in its holes; null when a value's length does not fit. */
   fill(values: readonly string[]): Buffer | null {
-    const out = take(this.#bytes.length);
+    const out = Buffer.allocUnsafe(this.#bytes.length);
     this.#bytes.copy(out);
     for (let v = 0; v < values.length; v++) {
       const value = values[v]!;
-      if (value.length !== this.#lengths[v]) return null;
-      // Encode once, then copy the bytes to each place (a stream repeats its
-      // id in every chunk); TypedArray#set stays out of C++ bindings.
-      const bytes = Buffer.from(value, "latin1");
+      const length = value.length;
+      if (length !== this.#lengths[v]) return null;
+      // Write the first place byte by byte (ids are short ASCII), then copy
+      // those bytes to the others (a stream repeats its id in every chunk).
       const offsets = this.#offsets[v]!;
-      for (let i = 0; i < offsets.length; i++) out.set(bytes, offsets[i]);
+      const first = offsets[0]!;
+      for (let i = 0; i < length; i++) out[first + i] = value.charCodeAt(i);
+      for (let i = 1; i < offsets.length; i++) out.copyWithin(offsets[i]!, first, first + length);
     }
     return out;
   }
