@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { tempDir } from "../store/sqlite-temp.ts";
+import { rawClient, redisUrl, requireRedis } from "../store/redis-harness.ts";
 import { runCli } from "./child.ts";
 import { ADMIN, harness, key, type Harness } from "./helpers.ts";
 
@@ -30,6 +31,27 @@ describe("keypool keys/tokens on a local store", () => {
     assert.match(r.stderr, /keys\.txt:7: invalid credential/);
     assert.match(r.stdout, /added 3, already present 1, malformed 2/);
     assert.ok(!r.stdout.includes(key("good")) && !r.stderr.includes(key("good")), "no key printed whole");
+  });
+
+  it("imports the members of a Redis set (the write-up's layout), naming a bad member", async () => {
+    const url = redisUrl(6);
+    await requireRedis(url);
+    const set = `kptest:ChatGPTKey:${process.pid}:${Date.now()}`;
+    const redis = rawClient(url);
+    await redis.connect();
+    try {
+      await redis.sadd(set, key("redis", 1), key("redis", 2), "bad");
+      const r = await runCli(["keys", "add", "--from-redis-set", `${url}/${encodeURIComponent(set)}`, "--store", `sqlite:${dir.file("redis.db")}`], env);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stdout, /added 2, already present 0, malformed 1/);
+      assert.match(r.stderr, new RegExp(`redis set ${set.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}, member \\d: invalid credential`));
+      const wrong = await runCli(["keys", "add", "--from-redis-set", "redis://127.0.0.1:6379/nope"], env);
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /redis:\/\/HOST:PORT\/DB\/SETNAME/);
+    } finally {
+      await redis.del(set);
+      redis.disconnect();
+    }
   });
 
   it("adds keys from arguments and stdin, and lists them as a table and as JSON", async () => {

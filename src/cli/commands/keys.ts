@@ -34,7 +34,13 @@ Examples:
 `;
 
 export function registerKeys(program: Command): void {
-  const keys = program.command("keys").description("Manage the pool's credentials (on the local store, or a running gateway with --url)");
+  const keys = program
+    .command("keys")
+    .description("Manage the pool's credentials (on the local store, or a running gateway with --url)")
+    .addHelpText(
+      "after",
+      "\nEach subcommand works on the local store (--store, else KEYPOOL_STORE, else sqlite:./keypool.db),\nor on a running gateway with --url and its admin token (--admin-token or KEYPOOL_ADMIN_TOKEN).\n\nExamples:\n  keypool keys add --from-file keys.txt\n  keypool keys list --state retired\n  keypool keys disable key_0123456789abcdef --url http://127.0.0.1:8787\n  keypool keys probe --all\n",
+    );
 
   target(keys.command("add").argument("[keys...]", "keys, or - to read lines from stdin"))
     .description("Add keys from arguments, a file, stdin or a Redis set")

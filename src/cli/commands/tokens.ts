@@ -12,7 +12,13 @@ function target(cmd: Command): Command {
 }
 
 export function registerTokens(program: Command): void {
-  const tokens = program.command("tokens").description("Manage the gateway's client tokens (stored hashed; shown once at creation)");
+  const tokens = program
+    .command("tokens")
+    .description("Manage the gateway's client tokens (stored hashed; shown once at creation)")
+    .addHelpText(
+      "after",
+      "\nClients send a token as their API key (Authorization: Bearer kp-...). While no token exists and the\ngateway listens on loopback only, /v1 is open to local callers; once one exists, every call needs one.\n\nExamples:\n  keypool tokens add --name mobile-app --rpm 60\n  keypool tokens list\n  keypool tokens rm tok_0123456789abcdef\n",
+    );
 
   target(tokens.command("add"))
     .description("Create a client token and print it (once)")
