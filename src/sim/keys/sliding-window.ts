@@ -11,6 +11,8 @@ export class SlidingWindow {
   readonly #slots = new Float64Array(SLOTS);
   /** Absolute index of the newest slot (time / slotMs). */
   #head = -1;
+  /** Absolute index of the newest slot that holds something. */
+  #newest = -1;
   #sum = 0;
 
   constructor(limit: number, windowMs: number) {
@@ -54,6 +56,7 @@ export class SlidingWindow {
     this.#advance(now);
     this.#slots[this.#head % SLOTS]! += n;
     this.#sum += n;
+    this.#newest = this.#head;
   }
 
   /** Milliseconds until `n` more units fit (0: they fit now). */
@@ -74,10 +77,6 @@ export class SlidingWindow {
   resetMs(now: number): number {
     this.#advance(now);
     if (this.#sum === 0) return 0;
-    for (let k = 0; k < SLOTS; k++) {
-      const i = this.#head - k;
-      if (this.#slots[i % SLOTS]! > 0) return Math.max(0, (i + SLOTS) * this.#slotMs - now);
-    }
-    return 0;
+    return Math.max(0, (this.#newest + SLOTS) * this.#slotMs - now);
   }
 }

@@ -203,7 +203,11 @@ function planFor(state: KeyState): DeliveryPlan | null {
   return null;
 }
 
+/** Small `openai-processing-ms` values as text, made once. */
+const MS_TEXT = Array.from({ length: 100 }, (_, i) => String(i));
+
 function baseHeaders(started: number): HeaderList {
+  const ms = Date.now() - started;
   return [
     "x-request-id",
     requestId(),
@@ -212,7 +216,7 @@ function baseHeaders(started: number): HeaderList {
     "openai-version",
     "2020-10-01",
     "openai-processing-ms",
-    String(Date.now() - started),
+    ms < 100 ? MS_TEXT[ms]! : String(ms),
   ];
 }
 
