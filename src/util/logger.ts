@@ -42,7 +42,15 @@ function errSerializer(err: unknown): Record<string, unknown> {
   return out;
 }
 
-function ignore(): void {}
+let exiting = false;
+let watching = false;
+
+/** Registered before pino's own exit flush, so that flush knows the process is leaving. */
+function watchExit(): void {
+  if (watching) return;
+  watching = true;
+  process.once("exit", () => (exiting = true));
+}
 
 export interface LoggerSetup {
   level?: LogLevel;
@@ -62,9 +70,18 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
     formatters: { level: (label) => ({ level: label }) },
   };
   if (setup.destination !== undefined) return pino(options, setup.destination);
-  // Buffered (a write per 4 KB, not per line), flushed at least every second and at exit.
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  setInterval(() => dest.flush(ignore), 1000).unref();
+  watchExit();
+  // Buffered (a write per 4 KB, not per line), flushed every second and at exit. If nobody reads
+  // stdout, lines past 8 MB are dropped (memory stays bounded) and the exit does not wait for a
+  // reader that never comes (sonic-boom would retry a full pipe forever).
+  const dest = pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: 4096,
+    maxLength: 8 * 1024 * 1024,
+    periodicFlush: 1000,
+    retryEAGAIN: () => !exiting,
+  });
   return pino(options, dest);
 }
 

@@ -41,8 +41,8 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `keypool serve --port 0 ...` and waits for the address it prints. */
-export function startServe(args: string[], env: Record<string, string>): Promise<ServeProcess> {
+/** Starts `keypool serve --port 0 ...` and waits for the address it prints; `readLogs: false` leaves its stdout unread. */
+export function startServe(args: string[], env: Record<string, string>, opts: { readLogs?: boolean } = {}): Promise<ServeProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], { cwd: ROOT, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -52,7 +52,8 @@ export function startServe(args: string[], env: Record<string, string>): Promise
       child.kill("SIGKILL");
       reject(new Error(`serve did not start:\n${stderr}`));
     }, 15_000);
-    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    if (opts.readLogs === false) child.stdout!.pause();
+    else child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on("data", (d: Buffer) => {
       stderr += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(stderr);

@@ -58,6 +58,30 @@ describe("graceful shutdown", () => {
   });
 });
 
+describe("shutdown when nobody reads the logs", () => {
+  let sim: Simulator;
+  let gw: ServeProcess;
+  const OK = key("ok");
+  before(async () => {
+    sim = await startSimulator({ keys: { [OK]: "ok" } });
+    gw = await startServe(["--store", "memory", "--health-interval", "0"], { KEYPOOL_UPSTREAM: `${sim.url}/v1`, KEYPOOL_KEYS: OK }, { readLogs: false });
+  });
+  after(async () => {
+    if (gw.child.exitCode === null) gw.child.kill("SIGKILL");
+    await sim.close();
+  });
+
+  it("still exits on SIGTERM after its stdout pipe filled up", async () => {
+    const body = { model: "gpt-4o-mini", messages: [{ role: "user", content: "log me" }] };
+    for (let i = 0; i < 60; i++) await Promise.all(Array.from({ length: 50 }, () => post(gw.url, body).then((r) => r.arrayBuffer())));
+    const t0 = Date.now();
+    gw.child.kill("SIGTERM");
+    const code = await Promise.race([gw.exited, new Promise<string>((r) => setTimeout(() => r("still running"), 8000))]);
+    assert.notEqual(code, "still running", "the gateway hung on its unread stdout");
+    assert.ok(Date.now() - t0 < 8000);
+  });
+});
+
 describe("two gateway processes on one Redis", () => {
   const url = redisUrl(5);
   const prefix = testPrefix("gateway");
