@@ -49,6 +49,8 @@ const EMPTY = Buffer.alloc(0);
  * body. Plain answers go out in one write; a plan adds pauses between pieces
  * or cuts the answer after its headers or after N pieces. Resolves with what
  * was delivered once the answer is done, cut or abandoned by the client.
+ * `onSent` runs once a plain answer has been written out (the socket took all
+ * of it), when its buffer may be reused.
  */
 export function deliver(
   res: ServerResponse,
@@ -57,10 +59,12 @@ export function deliver(
   body: Body,
   plan: DeliveryPlan | null,
   signal: AbortSignal,
+  onSent?: () => void,
 ): Delivered | Promise<Delivered> {
   if (plan === null || (plan.chunkMs === 0 && plan.cut === null)) {
     res.writeHead(status, headers);
-    res.end(wholeOf(body));
+    if (onSent === undefined) res.end(wholeOf(body));
+    else res.end(wholeOf(body), onSent);
     return status;
   }
   return deliverPlanned(res, status, headers, piecesOf(body), plan, signal);

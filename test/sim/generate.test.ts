@@ -159,6 +159,29 @@ describe("answers: shapes, streams and usage", () => {
     assert.ok(times.at(-1)! - times[0]! >= 10 * (times.length - 2), "chunks are spaced by chunk_ms");
   });
 
+  it("concurrent identical requests get whole, distinct answers (bodies are recycled after writing)", async () => {
+    const post = (stream: boolean) =>
+      fetch(`${sim.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${OK}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "gpt-4o-mini", messages: HELLO, stream }),
+      }).then((res) => res.text());
+    const texts = await Promise.all(Array.from({ length: 200 }, (_, i) => post(i % 2 === 1)));
+    const ids = new Set<string>();
+    for (const [i, text] of texts.entries()) {
+      if (i % 2 === 0) {
+        ids.add((JSON.parse(text) as { id: string }).id);
+        continue;
+      }
+      const events = text.split("\n\n").filter((e) => e.startsWith("data: {")).map((e) => JSON.parse(e.slice(6)) as { id: string });
+      const streamIds = new Set(events.map((e) => e.id));
+      assert.equal(streamIds.size, 1, "every chunk of a stream carries its id");
+      ids.add(events[0]!.id);
+      assert.ok(text.endsWith("data: [DONE]\n\n"));
+    }
+    assert.equal(ids.size, 200, "no two answers share an id");
+  });
+
   it("the key's stats equal the usage the client saw", async () => {
     const local = await startSimulator({ keys: { [OK]: "ok" } });
     try {

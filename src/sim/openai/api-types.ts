@@ -1,4 +1,5 @@
 import type { Body } from "../delivery.ts";
+import type { BodyTemplate } from "./template.ts";
 import type { HeaderList } from "../http/respond.ts";
 import type { KeyState } from "../keys/key-state.ts";
 import type { SimAnswer } from "./errors.ts";
@@ -27,8 +28,8 @@ export interface Usage {
 
 export type ApiResult =
   | { readonly kind: "error"; readonly answer: SimAnswer }
-  | { readonly kind: "json"; readonly body: string | Buffer; readonly usage: Usage | null }
-  | { readonly kind: "stream"; readonly body: Body; readonly usage: Usage }
+  | { readonly kind: "json"; readonly body: string | Buffer; readonly usage: Usage | null; readonly recycle?: BodyTemplate | null }
+  | { readonly kind: "stream"; readonly body: Body; readonly usage: Usage; readonly recycle?: BodyTemplate | null }
   /** The model's tokenizer is loading: run the handler again once `ready` settles. */
   | { readonly kind: "retry"; readonly ready: Promise<unknown> };
 

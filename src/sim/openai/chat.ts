@@ -70,11 +70,13 @@ export function chatCompletions(r: ApiRequest): ApiResult {
     const render = (v: readonly string[]): string[] => streamPieces(v[0]!, v[1]!, model.idJson, reply, promptTokens, plan.withUsage);
     const renderText = (v: readonly string[]): string => render(v).join("");
     sseHeaders(r);
-    const body = r.inPieces ? render(values) : fillOr((plan.template ??= BodyTemplate.build(LENGTHS, renderText)), values, renderText);
-    return { kind: "stream", body, usage };
+    if (r.inPieces) return { kind: "stream", body: render(values), usage };
+    const template = (plan.template ??= BodyTemplate.build(LENGTHS, renderText));
+    return { kind: "stream", body: fillOr(template, values, renderText), usage, recycle: template };
   }
   const renderJson = (v: readonly string[]): string => jsonBody(v[0]!, v[1]!, model.idJson, reply, promptTokens);
-  return { kind: "json", body: fillOr((plan.template ??= BodyTemplate.build(LENGTHS, renderJson)), values, renderJson), usage };
+  const template = (plan.template ??= BodyTemplate.build(LENGTHS, renderJson));
+  return { kind: "json", body: fillOr(template, values, renderJson), usage, recycle: template };
 }
 
 /** Hole lengths: the completion id and `created` (10 digits until 2286). */

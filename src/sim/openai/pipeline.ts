@@ -185,7 +185,12 @@ function respond(call: Call, state: KeyState, result: Extract<ApiResult, { kind:
     headers.push("content-type", "application/json");
     if (plan === null) headers.push("content-length", String(typeof body === "string" ? Buffer.byteLength(body) : (body as Buffer).length));
   }
-  const delivered = deliver(call.res, 200, headers, body, plan, call.ctx.signal);
+  const template = result.recycle;
+  const onSent =
+    template !== undefined && template !== null && plan === null && Buffer.isBuffer(body)
+      ? () => template.release(body)
+      : undefined;
+  const delivered = deliver(call.res, 200, headers, body, plan, call.ctx.signal, onSent);
   if (typeof delivered === "object") delivered.then((d) => settle(call, d), () => undefined);
   else settle(call, delivered);
 }

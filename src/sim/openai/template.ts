@@ -1,14 +1,23 @@
 /**
  * A response body kept as bytes, with fixed-length holes (the id and the
- * `created` time) filled in per request: one copy and a few small writes
- * instead of building and encoding the same text again. The simulator's
- * answers to repeated inputs differ only there.
+ * `created` time) filled in per request: a few small writes instead of
+ * building and encoding the same text again. The simulator's answers to
+ * repeated inputs differ only there.
+ *
+ * Bodies are recycled: once an answer has been written out (its `end`
+ * callback, after the socket took the bytes), `release` gives the buffer back
+ * and the next answer only rewrites its holes. A stream's several KiB are
+ * then neither allocated nor copied per request.
  */
+const MAX_FREE = 256;
+
 export class BodyTemplate {
   readonly #bytes: Buffer;
   /** Per hole value: the offsets where it goes. */
   readonly #offsets: readonly (readonly number[])[];
   readonly #lengths: readonly number[];
+  readonly #free: Buffer[] = [];
+  readonly #scratch = new Uint8Array(64);
 
   private constructor(bytes: Buffer, offsets: number[][], lengths: number[]) {
     this.#bytes = bytes;
@@ -21,6 +30,7 @@ export class BodyTemplate {
    * sentinel values of the given lengths, which are then located.
    */
   static build(lengths: readonly number[], render: (values: readonly string[]) => string): BodyTemplate | null {
+    if (lengths.some((n) => n > 64)) return null;
     const sentinels = lengths.map((n, i) => String.fromCharCode(1 + i).repeat(n));
     const bytes = Buffer.from(render(sentinels));
     const offsets: number[][] = [];
@@ -34,22 +44,30 @@ export class BodyTemplate {
     return new BodyTemplate(bytes, offsets, [...lengths]);
   }
 
-  /** The body with `values` in its holes; null when a value's length does not fit. */
+  /** The body with `values` (ASCII) in its holes; null when a value's length does not fit. */
   fill(values: readonly string[]): Buffer | null {
-    const out = Buffer.allocUnsafe(this.#bytes.length);
-    this.#bytes.copy(out);
+    for (let v = 0; v < values.length; v++) if (values[v]!.length !== this.#lengths[v]) return null;
+    let out = this.#free.pop();
+    if (out === undefined) {
+      out = Buffer.allocUnsafeSlow(this.#bytes.length);
+      this.#bytes.copy(out);
+    }
+    const view = new Uint8Array(out.buffer, out.byteOffset, out.length);
+    const scratch = this.#scratch;
     for (let v = 0; v < values.length; v++) {
       const value = values[v]!;
       const length = value.length;
-      if (length !== this.#lengths[v]) return null;
-      // Write the first place byte by byte (ids are short ASCII), then copy
-      // those bytes to the others (a stream repeats its id in every chunk).
+      for (let i = 0; i < length; i++) scratch[i] = value.charCodeAt(i);
+      const bytes = scratch.subarray(0, length);
       const offsets = this.#offsets[v]!;
-      const first = offsets[0]!;
-      for (let i = 0; i < length; i++) out[first + i] = value.charCodeAt(i);
-      for (let i = 1; i < offsets.length; i++) out.copyWithin(offsets[i]!, first, first + length);
+      for (let i = 0; i < offsets.length; i++) view.set(bytes, offsets[i]);
     }
     return out;
+  }
+
+  /** Takes back a body from `fill` once it has been written out. */
+  release(body: Buffer): void {
+    if (this.#free.length < MAX_FREE && body.length === this.#bytes.length) this.#free.push(body);
   }
 }
 
