@@ -3,8 +3,8 @@
  * over and over. Cached values are deep-frozen, since every request with that
  * text shares them (handlers only read bodies).
  */
-const MAX_ENTRIES = 1024;
-const MAX_LENGTH = 16 * 1024;
+const MAX_ENTRIES = 512;
+const MAX_LENGTH = 8 * 1024;
 let cache = new Map<string, unknown>();
 
 function deepFreeze(value: unknown): unknown {

@@ -11,18 +11,6 @@ export function sendJson(res: ServerResponse, status: number, body: string, head
   res.end(body);
 }
 
-export function sendText(
-  res: ServerResponse,
-  status: number,
-  body: string,
-  contentType: string,
-  headers: HeaderList = [],
-): void {
-  headers.push("content-type", contentType, "content-length", String(Buffer.byteLength(body)));
-  res.writeHead(status, headers);
-  res.end(body);
-}
-
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 export class BodyTooLargeError extends Error {

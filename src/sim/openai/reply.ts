@@ -55,7 +55,7 @@ function make(text: string, tokens: number, finishReason: Reply["finishReason"])
 }
 
 const caches = new WeakMap<Tokenizer, Map<string, Reply>>();
-const CACHE_MAX = 10_000;
+const CACHE_MAX = 5_000;
 
 /** The reply to `input`, cut to `maxTokens` when given (finish reason `length`). */
 export function replyFor(input: string, tokenizer: Tokenizer, maxTokens: number | null): Reply {
@@ -65,7 +65,7 @@ export function replyFor(input: string, tokenizer: Tokenizer, maxTokens: number 
   if (full === undefined) {
     const text = replyText(input);
     full = make(text, tokenizer.count(text), "stop");
-    if (input.length <= 8192) {
+    if (input.length <= 2048) {
       if (cache.size >= CACHE_MAX) cache.clear();
       cache.set(input, full);
     }

@@ -19,8 +19,8 @@ const LOADERS: Record<EncodingName, () => Promise<{ default: GptEncoding }>> = {
 
 /** User text may contain `<|endoftext|>`: count it as text, never throw. */
 const AS_TEXT = { disallowedSpecial: new Set<string>() };
-const CACHE_MAX_ENTRIES = 50_000;
-const CACHE_MAX_LENGTH = 8_192;
+const CACHE_MAX_ENTRIES = 20_000;
+const CACHE_MAX_LENGTH = 1_024;
 
 export class Tokenizer {
   readonly name: EncodingName;
