@@ -109,6 +109,7 @@ export async function startGateway(config: Partial<GatewayConfig> & Pick<Gateway
     meter: new Meter(pool, auth, metrics, log),
     models: new ModelsCatalog(pool, dispatchers),
     log,
+    requestLog: log.child({}, { redact: { paths: [], censor: "" } }),
     hooks: { onRetry: (outcome) => metrics.retry(outcome.kind) },
     maxBodyBytes: cfg.maxBodyBytes,
     adminToken: cfg.adminToken === undefined ? null : createHash("sha256").update(cfg.adminToken).digest(),

@@ -79,8 +79,8 @@ function account(ctx: GatewayContext, req: IncomingMessage, res: GatewayResponse
   ctx.metrics.request(res.route, status, res.credentialState);
   // The live view is the API's traffic: the dashboard's own reads, health checks and scrapes would drown it.
   if (res.route.startsWith("/v1")) ctx.live.record(status);
-  if (ctx.log.isLevelEnabled("info")) {
-    ctx.log.info(
+  if (ctx.requestLog.isLevelEnabled("info")) {
+    ctx.requestLog.info(
       {
         method: req.method,
         route: res.route,

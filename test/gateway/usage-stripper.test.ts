@@ -7,14 +7,11 @@ const chunk = (content: string): string => `data: {"id":"c1","object":"chat.comp
 const USAGE = 'data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}\n\n';
 const DONE = "data: [DONE]\n\n";
 
-async function run(parts: Buffer[]): Promise<string> {
+function run(parts: Buffer[]): string {
   const s = new UsageStripper();
   const out: Buffer[] = [];
-  s.on("data", (b: Buffer) => out.push(b));
-  const done = new Promise((r) => s.on("end", r));
-  for (const p of parts) s.write(p);
-  s.end();
-  await done;
+  for (const p of parts) out.push(...s.push(p));
+  out.push(...s.end());
   return Buffer.concat(out).toString("utf8");
 }
 
@@ -22,28 +19,35 @@ describe("UsageStripper", () => {
   const stream = chunk("Hé") + chunk("llo 👋") + ": keep-alive comment\n\n" + USAGE + DONE;
   const expected = chunk("Hé") + chunk("llo 👋") + ": keep-alive comment\n\n" + DONE;
 
-  it("drops the usage-only event and keeps everything else byte for byte", async () => {
-    assert.equal(await run([Buffer.from(stream)]), expected);
+  it("drops the usage-only event and keeps everything else byte for byte", () => {
+    assert.equal(run([Buffer.from(stream)]), expected);
   });
 
-  it("gives the same result split at every byte boundary (multi-byte characters included)", async () => {
+  it("gives the same result split at every byte boundary (multi-byte characters included)", () => {
     const bytes = Buffer.from(stream);
     for (let i = 1; i < bytes.length; i++) {
-      assert.equal(await run([bytes.subarray(0, i), bytes.subarray(i)]), expected, `split at ${i}`);
+      assert.equal(run([bytes.subarray(0, i), bytes.subarray(i)]), expected, `split at ${i}`);
     }
-    assert.equal(await run([...bytes].map((b) => Buffer.from([b]))), expected, "one byte at a time");
+    assert.equal(run([...bytes].map((b) => Buffer.from([b]))), expected, "one byte at a time");
   });
 
-  it("handles CRLF framing, a usage event mid-stream, and a last event without its blank line", async () => {
+  it("handles CRLF framing, a usage event mid-stream, and a last event without its blank line", () => {
     const crlf = chunk("a").replace(/\n/g, "\r\n") + USAGE.replace(/\n/g, "\r\n") + "data: [DONE]";
-    assert.equal(await run([Buffer.from(crlf)]), chunk("a").replace(/\n/g, "\r\n") + "data: [DONE]");
+    assert.equal(run([Buffer.from(crlf)]), chunk("a").replace(/\n/g, "\r\n") + "data: [DONE]");
     const noBlank = chunk("a") + USAGE.slice(0, -2);
-    assert.equal(await run([Buffer.from(noBlank)]), chunk("a"));
+    assert.equal(run([Buffer.from(noBlank)]), chunk("a"));
   });
 
-  it("keeps a usage field on an event that still has choices (only usage-only events go)", async () => {
+  it("keeps a usage field on an event that still has choices (only usage-only events go)", () => {
     const mixed = 'data: {"choices":[{"index":0,"delta":{}}],"usage":{"prompt_tokens":1}}\n\n';
-    assert.equal(await run([Buffer.from(mixed)]), mixed);
+    assert.equal(run([Buffer.from(mixed)]), mixed);
+  });
+
+  it("holds back an incomplete event until its end arrives", () => {
+    const s = new UsageStripper();
+    assert.deepEqual(s.push(Buffer.from("data: {\"a\":1}")), []);
+    assert.equal(Buffer.concat(s.push(Buffer.from("\n\ndata: b"))).toString(), 'data: {"a":1}\n\n');
+    assert.equal(Buffer.concat(s.end()).toString(), "data: b");
   });
 
   it("finds the end of the last complete event", () => {

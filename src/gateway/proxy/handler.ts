@@ -6,7 +6,6 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
-import { finished } from "node:stream/promises";
 import { dispatch, type Dispatched } from "../../transport/dispatch.ts";
 import { modelOf } from "../../transport/pooled-fetch.ts";
 import type { GatewayContext } from "../context.ts";
@@ -111,22 +110,66 @@ async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, 
     res.end(body);
     return;
   }
-  const strip = p.stripUsage && sse;
-  let out = upstream;
-  if (strip) {
-    const stripper = new UsageStripper();
-    upstream.on("error", (err) => stripper.destroy(err));
-    upstream.pipe(stripper);
-    out = stripper;
-  }
-  res.writeHead(d.status, answerHeaders(d.headers, strip));
-  out.pipe(res, { end: false });
+  const stripper = p.stripUsage && sse ? new UsageStripper() : null;
+  res.writeHead(d.status, answerHeaders(d.headers, stripper !== null));
   try {
-    await finished(out);
+    await relay(upstream, res, stripper);
   } finally {
     await meter(ctx, res, d, caller, p);
   }
   res.end();
+}
+
+/**
+ * Writes the upstream's chunks to the client as they come (through the
+ * stripper when there is one), pausing the upstream while the client's
+ * socket is full. Resolves at the upstream's end; rejects if it fails or the
+ * client goes away. No pipe or Transform: one listener per event, no extra
+ * stream hop per chunk.
+ */
+function relay(upstream: Readable, res: GatewayResponse, stripper: UsageStripper | null): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const write = (parts: Buffer[]): void => {
+      let ok = true;
+      for (const part of parts) ok = res.write(part) && ok;
+      if (!ok && !upstream.isPaused()) upstream.pause();
+    };
+    const onData = (chunk: Buffer): void => {
+      if (stripper === null) {
+        if (!res.write(chunk)) upstream.pause();
+      } else write(stripper.push(chunk));
+    };
+    const onDrain = (): void => void upstream.resume();
+    const cleanup = (): void => {
+      upstream.off("data", onData);
+      upstream.off("end", onEnd);
+      upstream.off("error", onError);
+      upstream.off("close", onClose);
+      res.off("drain", onDrain);
+      res.off("close", onClose);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      if (stripper !== null) write(stripper.end());
+      resolve();
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = (): void => {
+      if (upstream.readableEnded) return;
+      cleanup();
+      upstream.destroy();
+      reject(Object.assign(new Error(res.destroyed ? "client disconnected" : "upstream closed early"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));
+    };
+    upstream.on("data", onData);
+    upstream.once("end", onEnd);
+    upstream.once("error", onError);
+    upstream.once("close", onClose);
+    res.on("drain", onDrain);
+    res.once("close", onClose);
+  });
 }
 
 /** Stores the answer's usage (charged to the caller's token) before the answer ends. */

@@ -8,7 +8,6 @@
  * held until its end arrives (a client could not use half an event anyway).
  * Nothing is parsed as JSON; chunks without the usage marker pass as they are.
  */
-import { Transform, type TransformCallback } from "node:stream";
 
 const USAGE = Buffer.from('"usage":{');
 const EMPTY_CHOICES = Buffer.from('"choices":[]');
@@ -49,46 +48,48 @@ function eventStart(buf: Buffer, pos: number): number {
   return 0;
 }
 
-export class UsageStripper extends Transform {
+/**
+ * Plain chunk in, chunks out (no stream machinery: the gateway writes what
+ * it returns straight to the client's socket).
+ */
+export class UsageStripper {
   #pending: Buffer | null = null;
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+  /** The complete events of what arrived so far, usage-only ones left out (empty when none is complete). */
+  push(chunk: Buffer): Buffer[] {
     const data = this.#pending === null ? chunk : Buffer.concat([this.#pending, chunk]);
     const cut = lastEventEnd(data);
     if (cut === -1) {
       this.#pending = data;
-      done();
-      return;
+      return [];
     }
     this.#pending = cut === data.length ? null : data.subarray(cut);
-    this.#emit(cut === data.length ? data : data.subarray(0, cut));
-    done();
+    return strip(cut === data.length ? data : data.subarray(0, cut));
   }
 
-  override _flush(done: TransformCallback): void {
-    if (this.#pending !== null) this.#emit(this.#pending);
+  /** What is left at the end (a last event without its blank line). */
+  end(): Buffer[] {
+    const rest = this.#pending;
     this.#pending = null;
-    done();
+    return rest === null ? [] : strip(rest);
   }
+}
 
-  /** Pushes complete events, without the usage-only ones. */
-  #emit(buf: Buffer): void {
-    let hit = buf.indexOf(USAGE);
-    if (hit === -1) {
-      this.push(buf);
-      return;
+/** Complete events, without the usage-only ones. */
+function strip(buf: Buffer): Buffer[] {
+  let hit = buf.indexOf(USAGE);
+  if (hit === -1) return [buf];
+  const out: Buffer[] = [];
+  let from = 0;
+  while (hit !== -1) {
+    const start = eventStart(buf, hit);
+    const end = nextEventEnd(buf, hit);
+    if (buf.subarray(start, end).includes(EMPTY_CHOICES)) {
+      if (start > from) out.push(buf.subarray(from, start));
+      from = end;
     }
-    let from = 0;
-    while (hit !== -1) {
-      const start = eventStart(buf, hit);
-      const end = nextEventEnd(buf, hit);
-      const event = buf.subarray(start, end);
-      if (event.includes(EMPTY_CHOICES)) {
-        if (start > from) this.push(buf.subarray(from, start));
-        from = end;
-      }
-      hit = end < buf.length ? buf.indexOf(USAGE, end) : -1;
-    }
-    if (from < buf.length) this.push(buf.subarray(from));
+    hit = end < buf.length ? buf.indexOf(USAGE, end) : -1;
   }
+  if (from < buf.length) out.push(buf.subarray(from));
+  return out;
 }
