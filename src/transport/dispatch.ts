@@ -6,7 +6,6 @@
  * before its first byte: once the status line is in, it is the caller's.
  */
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream";
 import { DeadlineError, UpstreamError } from "../pool/errors.ts";
 import { classify, isAmbiguous, type Outcome } from "../pool/outcome.ts";
 import type { Lease, Pool } from "../pool/pool.ts";
@@ -15,7 +14,8 @@ import { upstreamHeaders } from "./auth-headers.ts";
 import type { Dispatchers } from "./dispatchers.ts";
 import { failureOf, headerGetter, parseMaybeJson, readBounded, send, TransportFailureError, type UpstreamAnswer } from "./send.ts";
 import { joinUpstream } from "./upstream-url.ts";
-import { UsageTap } from "./usage-tap.ts";
+import { RequestScope } from "./request-scope.ts";
+import { UsageTail } from "./usage-tail.ts";
 import type { TokenUsage } from "./usage.ts";
 
 export interface PooledRequest {
@@ -53,8 +53,8 @@ export async function dispatch(pool: Pool, dispatchers: Dispatchers, req: Pooled
   const cfg = pool.config;
   const deadlineMs = req.deadlineMs ?? cfg.deadlineMs;
   const deadline = Date.now() + deadlineMs;
-  const deadlineSignal = AbortSignal.timeout(deadlineMs);
-  const signal = req.signal ? AbortSignal.any([req.signal, deadlineSignal]) : deadlineSignal;
+  const scope = new RequestScope(deadlineMs, req.signal ?? null);
+  const signal = scope.signal;
   const exclude = new Set<string>();
   let attempts = 0;
   let faults = 0;
@@ -63,7 +63,8 @@ export async function dispatch(pool: Pool, dispatchers: Dispatchers, req: Pooled
   let lastFailure: TransportFailureError | null = null;
 
   const rethrow = (err: unknown): never => {
-    if (deadlineSignal.aborted && !req.signal?.aborted) throw new DeadlineError(deadlineMs, err);
+    scope.dispose();
+    if (scope.deadlineHit()) throw new DeadlineError(deadlineMs, err);
     throw err;
   };
 
@@ -106,7 +107,7 @@ export async function dispatch(pool: Pool, dispatchers: Dispatchers, req: Pooled
 
     const getHeader = headerGetter(answer.headers);
     if (answer.status >= 200 && answer.status < 300) {
-      return committed(pool, lease, answer, attempts, getHeader, signal);
+      return committed(pool, lease, answer, attempts, getHeader, scope);
     }
     const raw = await readBounded(answer.body);
     const outcome = classify({ status: answer.status, headers: getHeader, body: parseMaybeJson(raw) });
@@ -121,24 +122,44 @@ export async function dispatch(pool: Pool, dispatchers: Dispatchers, req: Pooled
     if (!d.retry) break;
     hooks.onRetry?.(outcome, lease);
   }
-  if (last !== null) return { ...last, attempts };
+  if (last !== null) {
+    scope.dispose();
+    return { ...last, attempts };
+  }
   if (signal.aborted) return rethrow(signal.reason);
+  scope.dispose();
   throw new UpstreamError(`keypool: the upstream did not answer (${lastFailure?.failure ?? "no attempt"}) after ${attempts} attempt(s)`, lastFailure ?? undefined);
 }
 
-/** A success: stream it through a usage tap and release the lease when the body is done. */
-function committed(pool: Pool, lease: Lease, answer: UpstreamAnswer, attempts: number, getHeader: (n: string) => string | null | undefined, signal: AbortSignal): Dispatched {
-  const tap = new UsageTap(String(getHeader("content-type") ?? ""));
+/**
+ * A success: handed to the caller as it arrives. The lease is released with
+ * the usage read from the body's tail when the body ends, however the caller
+ * consumes it: the listeners below only observe (a prepended `data` listener
+ * doesn't switch the stream to flowing), so no stream hop is added per chunk.
+ */
+function committed(pool: Pool, lease: Lease, answer: UpstreamAnswer, attempts: number, getHeader: (n: string) => string | null | undefined, scope: RequestScope): Dispatched {
+  const body = answer.body;
+  const tail = new UsageTail();
   let settle!: (u: TokenUsage | null) => void;
   const usage = new Promise<TokenUsage | null>((r) => (settle = r));
-  pipeline(answer.body, tap, (err) => {
-    // Read `tap.usage` only now: the last chunk may have carried it.
+  let done = false;
+  const finish = (err: unknown, callerLeft: boolean): void => {
+    if (done) return;
+    done = true;
+    scope.dispose();
+    const metered = tail.usage();
     // The caller walking away (abort, disconnect) is not the key's fault; the upstream cutting
     // a stream after its first byte is, though it can no longer fail over.
-    const callerLeft = signal.aborted || (err as { code?: string } | undefined)?.code === "ERR_STREAM_PREMATURE_CLOSE";
-    const outcome = err == null || callerLeft ? classify({ status: answer.status }) : classify({ transport: failureOf(err) ?? "reset" });
-    pool.release(lease, { outcome, headers: getHeader, usage: tap.usage, aborted: err != null && callerLeft });
-    settle(tap.usage);
+    const outcome = err === null || callerLeft ? classify({ status: answer.status }) : classify({ transport: failureOf(err) ?? "reset" });
+    pool.release(lease, { outcome, headers: getHeader, usage: metered, aborted: err !== null && callerLeft });
+    settle(metered);
+  };
+  body.prependListener("data", (chunk: Buffer) => tail.push(chunk));
+  body.once("end", () => finish(null, false));
+  // An abort (the caller's, or the deadline's) is nobody's fault; a socket error is the upstream's.
+  body.once("error", (err: Error) => finish(err, scope.signal.aborted));
+  body.once("close", () => {
+    if (!body.readableEnded) finish(new Error("body closed before its end"), true);
   });
-  return { status: answer.status, headers: answer.headers, body: tap, lease, attempts, outcome: classify({ status: answer.status }), usage };
+  return { status: answer.status, headers: answer.headers, body, lease, attempts, outcome: classify({ status: answer.status }), usage };
 }
