@@ -16,7 +16,7 @@ function selectionCost(strategy: StrategyName, keys: number, ops: number): numbe
   let turn = 0;
   const index = new CandidateIndex({ strategy, deps: { rng: Math.random, nextTurn: () => turn++, now: Date.now } });
   for (let i = 0; i < keys; i++) index.upsert(newCredentialRecord({ secret: `sk-bench-${String(i).padStart(12, "0")}` }, "salt", 0));
-  const run = (n: number): number => {
+  const timed = (n: number): number => {
     const t = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
       const e = index.pick("gpt-4o-mini", null)!;
@@ -25,8 +25,8 @@ function selectionCost(strategy: StrategyName, keys: number, ops: number): numbe
     }
     return Number(process.hrtime.bigint() - t) / n;
   };
-  run(Math.min(ops, 20_000)); // warm up
-  return Math.min(run(ops), run(ops));
+  timed(Math.min(ops, 20_000)); // warm up
+  return Math.min(timed(ops), timed(ops));
 }
 
 export async function selectionBench(): Promise<void> {

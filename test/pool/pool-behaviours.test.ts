@@ -112,12 +112,12 @@ for (const [i, kind] of STORE_KINDS.entries()) {
         assert.deepEqual(new Set(retiredEvents), new Set([credentialId(simKey("mixinvalid", i)), credentialId(simKey("mixdeact", i))]));
         // Retired on the first definitive answer: at most one in-flight request per worker reached them.
         assert.ok(sim.stats(simKey("mixinvalid", i)).requests <= 16, `invalid key saw ${sim.stats(simKey("mixinvalid", i)).requests} requests`);
-        const before = { inv: sim.stats(simKey("mixinvalid", i)).requests, deact: sim.stats(simKey("mixdeact", i)).requests, quota: sim.stats(simKey("mixquota", i)).requests };
+        const seenBefore = { inv: sim.stats(simKey("mixinvalid", i)).requests, deact: sim.stats(simKey("mixdeact", i)).requests, quota: sim.stats(simKey("mixquota", i)).requests };
         const more = await load(200, 8, (n) => ask(sp.client, `more ${n}`));
         assert.equal(more.length, 0);
-        assert.equal(sim.stats(simKey("mixinvalid", i)).requests, before.inv, "a retired key gets no further traffic");
-        assert.equal(sim.stats(simKey("mixdeact", i)).requests, before.deact, "a retired key gets no further traffic");
-        assert.equal(sim.stats(simKey("mixquota", i)).requests, before.quota, "a quarantined key gets no further traffic");
+        assert.equal(sim.stats(simKey("mixinvalid", i)).requests, seenBefore.inv, "a retired key gets no further traffic");
+        assert.equal(sim.stats(simKey("mixdeact", i)).requests, seenBefore.deact, "a retired key gets no further traffic");
+        assert.equal(sim.stats(simKey("mixquota", i)).requests, seenBefore.quota, "a quarantined key gets no further traffic");
       } finally {
         await sp.pool.close();
         await store.close();

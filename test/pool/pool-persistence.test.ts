@@ -96,9 +96,9 @@ describe("persistence", () => {
         t.diagnostic(`${kind}: propagation of a state change to the other pool: ${delays.map((d) => d.toFixed(1)).join(", ")} ms (aim < 50 ms)`);
         assert.ok(delays.at(-1)! < 500, `propagation took ${delays.at(-1)} ms`);
         // The other pool no longer sends to disabled keys.
-        const before = Object.keys(keys).slice(0, 3).map((k) => sim.stats(k).requests);
+        const seenBefore = Object.keys(keys).slice(0, 3).map((k) => sim.stats(k).requests);
         await load(30, 3, () => ask(b.client));
-        assert.deepEqual(Object.keys(keys).slice(0, 3).map((k) => sim.stats(k).requests), before);
+        assert.deepEqual(Object.keys(keys).slice(0, 3).map((k) => sim.stats(k).requests), seenBefore);
 
         // Race: both pools hit the same dying keys at once; each ends retired exactly once.
         const dying = Object.keys(keys).slice(3, 5);

@@ -183,13 +183,13 @@ describe("pool.fetch: failover mechanics", () => {
       await sp2.pool.disable(other);
       const stream = await sp2.client.chat.completions.create({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "cut me" }] });
       await sp2.pool.enable(other);
-      const before = sim.stats(other).requests;
+      const seenBefore = sim.stats(other).requests;
       await assert.rejects(async () => {
         for await (const _ of stream) {
           // read until the cut
         }
       });
-      assert.equal(sim.stats(other).requests, before, "a stream cut after its first byte is not replayed elsewhere");
+      assert.equal(sim.stats(other).requests, seenBefore, "a stream cut after its first byte is not replayed elsewhere");
     } finally {
       await sp2.close();
     }

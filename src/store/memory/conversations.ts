@@ -48,7 +48,7 @@ export function memoryConversations(guard: () => void): ConversationRepo {
         out.push(structuredClone(m));
         m = m.parentMessageId === null ? undefined : messages.get(m.parentMessageId);
       }
-      return out.reverse();
+      return out.toReversed();
     },
     async current(clientId) {
       guard();

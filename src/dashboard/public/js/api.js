@@ -45,7 +45,7 @@ export function createApi({ getToken, onUnauthorized = () => {} }) {
     const payload = body === undefined || typeof body === "string" ? body : JSON.stringify(body);
     let res;
     try {
-      res = await fetch(new URL(path, base), { method, headers, body: payload, signal, cache: "no-store" });
+      res = await fetch(new URL(path, base), { method, headers, signal, cache: "no-store", ...(payload === undefined ? {} : { body: payload }) });
     } catch (err) {
       if (err?.name === "AbortError") throw err;
       throw new ApiError(0, "NETWORK", "Cannot reach the gateway. Is keypool serve still running?");
