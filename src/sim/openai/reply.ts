@@ -29,7 +29,8 @@ function hash32(text: string): number {
 }
 
 function pick<T>(list: readonly T[], h: number, shift: number): T {
-  return list[((h >>> shift) ^ (h >>> (shift + 7))) % list.length]!;
+  // `^` gives a signed 32-bit result: back to unsigned before the modulo, or the index can go negative.
+  return list[(((h >>> shift) ^ (h >>> (shift + 7))) >>> 0) % list.length]!;
 }
 
 export function replyText(input: string): string {
