@@ -15,6 +15,7 @@ export async function runServe(flags: GatewayFlags): Promise<void> {
   err.write(`  upstream    ${gw.pool.config.upstream}\n`);
   err.write(`  keys        ${keys.length === 0 ? "none yet" : `${keys.length} (${keys.filter((k) => k.state === "active").length} active)`}\n`);
   err.write(`  admin API   ${config.adminToken === undefined ? "off (set KEYPOOL_ADMIN_TOKEN to turn it on)" : `${gw.url}/admin/`}\n`);
+  err.write(`  dashboard   ${gw.url}/dashboard/${config.adminToken === undefined ? "   (sign-in needs the admin token)" : ""}\n`);
   if (keys.length === 0) {
     const admin = config.adminToken === undefined ? "" : `, or POST ${gw.url}/admin/keys`;
     err.write(`Add keys: keypool keys add sk-... (npm run keypool -- keys add sk-... in a checkout; same store), KEYPOOL_KEYS=sk-a,sk-b${admin}\n`);
