@@ -50,6 +50,29 @@ export class IndexedArray {
   }
 }
 
+/** A candidate set kept in an indexed array; strategies that need no order beyond it only choose. */
+export abstract class ArrayCandidateSet implements CandidateSet {
+  protected readonly arr = new IndexedArray();
+
+  get size(): number {
+    return this.arr.size;
+  }
+  has(e: KeyEntry): boolean {
+    return this.arr.has(e);
+  }
+  add(e: KeyEntry): void {
+    this.arr.add(e);
+  }
+  remove(e: KeyEntry): void {
+    this.arr.remove(e);
+  }
+  update(): void {}
+  values(): Iterable<KeyEntry> {
+    return this.arr.items;
+  }
+  abstract pick(exclude: ReadonlySet<string> | null): KeyEntry | undefined;
+}
+
 /** Fallback when sampling kept hitting excluded keys: the first allowed key from a start index. */
 export function scanFrom(items: readonly KeyEntry[], start: number, exclude: ReadonlySet<string>): KeyEntry | undefined {
   const n = items.length;
