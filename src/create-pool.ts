@@ -16,6 +16,7 @@ import type { Store } from "./store/types.ts";
 import { Dispatchers } from "./transport/dispatchers.ts";
 import { createApiProbe } from "./transport/probe.ts";
 import { createPooledFetch } from "./transport/pooled-fetch.ts";
+import { registerWebProbe } from "./chat/backends/web/web-probe-registration.ts";
 
 export const DEFAULT_UPSTREAM = "https://api.openai.com/v1";
 
@@ -67,6 +68,8 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
       concurrency: Math.max(1, positive("health.concurrency", h.concurrency, 8)),
     });
     pool.attach({ health, dispatchers, onClose: () => dispatchers.close() });
+    // Web sessions are probed through /api/auth/session (their backend's own check).
+    registerWebProbe(pool);
     if (ownsStore) pool.attach({ onClose: () => store.close() });
     if (options.keys !== undefined && options.keys.length > 0) await pool.add(options.keys);
     if (options.health !== false) health.start();

@@ -17,16 +17,9 @@ import { DEFAULT_WEB_BASE_URL } from "./web-auth.ts";
 import { webAccounts, type WebAccounts } from "./web-accounts.ts";
 import { exchange, type ExchangeResult } from "./web-exchange.ts";
 import { createWebProbe } from "./web-probe.ts";
+import type { WebBackendOptions } from "./web-probe-registration.ts";
 
-export interface WebBackendOptions {
-  /** Base URL of sessions without their own (default https://chatgpt.com; a reverse proxy's otherwise). */
-  baseURL?: string;
-}
-
-/** Registers the web-session probe with the pool's health checker (done by the web backend too). */
-export function registerWebProbe(pool: Pool, options: WebBackendOptions = {}): void {
-  pool.health?.register("web", createWebProbe(webAccounts(pool, { baseURL: options.baseURL ?? DEFAULT_WEB_BASE_URL })));
-}
+export { registerWebProbe, type WebBackendOptions } from "./web-probe-registration.ts";
 
 export function createWebBackend(pool: Pool, options: WebBackendOptions = {}): ChatBackend {
   const accounts = webAccounts(pool, { baseURL: options.baseURL ?? DEFAULT_WEB_BASE_URL });
