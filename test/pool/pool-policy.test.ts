@@ -6,6 +6,8 @@ import { credentialId } from "../../src/pool/credential-record.ts";
 import type { AuditEvent } from "../../src/pool/types.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { ask, load, simKey, simPool } from "../helpers/sim-pool.ts";
+import { openStore } from "../../src/store/open-store.ts";
+import { sleep, waitFor } from "../helpers/records.ts";
 
 describe("pool policy through the SDK", () => {
   let sim: Simulator;
@@ -69,6 +71,58 @@ describe("pool policy through the SDK", () => {
       assert.equal(sim.stats(limited).requests, 2, "two per minute, the rest went elsewhere");
     } finally {
       await sp.close();
+    }
+  });
+
+  it("stays under a token-per-minute limit the user declared", async () => {
+    const limited = simKey("declaredtpm");
+    const other = simKey("declaredtpmother");
+    const sp = await simPool({ [limited]: "ok", [other]: "ok" }, { strategy: "round-robin" }, sim);
+    try {
+      const first = await ask(sp.client, "count my tokens");
+      const perCall = first.usage!.total_tokens;
+      await sp.pool.update(limited, { tpm: perCall * 2 });
+      const before = sim.stats(limited).total_tokens;
+      await load(12, 1, () => ask(sp.client, "count my tokens"));
+      const spent = sim.stats(limited).total_tokens - before;
+      assert.ok(spent <= perCall * 2, `spent ${spent} tokens against a limit of ${perCall * 2} per minute`);
+      assert.ok(spent > 0, "the key still served within its limit");
+    } finally {
+      await sp.close();
+    }
+  });
+
+  it("passes a request too large for a key's TPM back to the caller without cooling the key", async () => {
+    const key = simKey("toolarge");
+    const sp = await simPool({ [key]: "rate-limited:tpm=20,rpm=1000" }, {}, sim);
+    try {
+      await assert.rejects(ask(sp.client, "this question is far longer than twenty tokens, ".repeat(10)), (e: InstanceType<typeof OpenAI.APIError>) => {
+        assert.equal(e.status, 429);
+        assert.match(e.message, /Request too large/);
+        return true;
+      });
+      assert.equal(sp.pool.get(key)!.state, "active", "the caller's oversized request cools nothing");
+      assert.equal((await sp.pool.events({ credentialId: credentialId(key), kind: "state" })).length, 0);
+    } finally {
+      await sp.close();
+    }
+  });
+
+  it("shares round-robin turns between two pools on one store", async () => {
+    const keys = Object.fromEntries(Array.from({ length: 4 }, (_, n) => [simKey("sharedrr", n), "ok"]));
+    const store = await openStore("memory");
+    const a = await simPool(keys, { store, strategy: "round-robin" }, sim);
+    const b = await simPool({}, { store, strategy: "round-robin" }, sim);
+    try {
+      await waitFor(() => b.pool.list().length === 4);
+      await sleep(20); // let each pool reserve its first block of turns
+      await load(400, 1, (n) => ask(n % 2 === 0 ? a.client : b.client));
+      const counts = Object.keys(keys).map((k) => sim.stats(k).requests);
+      assert.ok(Math.max(...counts) - Math.min(...counts) <= 8, `two pools together spread evenly: ${counts.join(", ")}`);
+    } finally {
+      await a.close();
+      await b.close();
+      await store.close();
     }
   });
 
