@@ -6,6 +6,7 @@
  * refreshed before use, so a revoke made on any instance holds within ~1 s.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { KeypoolError } from "../../errors/index.ts";
 import type { ClientToken, Store } from "../../store/types.ts";
 import { AuthError, ForbiddenError, TokenLimitError } from "../errors.ts";
 import { RateRing } from "./rate-ring.ts";
@@ -84,7 +85,7 @@ export class ClientAuth {
     const now = this.#now();
     let entry = this.#cache.get(hex);
     if (entry === undefined) entry = await this.#load(hex, digest);
-    else if (now - entry.at > this.#maxAgeMs) entry = await this.#refresh(entry, hex);
+    else if (now - entry.at > this.#maxAgeMs) entry = await this.#refreshOrKeep(entry, hex);
     else if (now - entry.at > this.#refreshMs) void this.#refresh(entry, hex).catch(() => {});
     const t = entry.token;
     if (t === null || !timingSafeEqual(entry.hash, digest)) throw new AuthError("KP_TOKEN_INVALID", "invalid client token");
@@ -146,6 +147,16 @@ export class ClientAuth {
     if (this.#cache.size >= this.#maxEntries) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(hex, entry);
     return entry;
+  }
+
+  /** A refresh before use; while the store is away the token stays as last seen (a revoke made meanwhile holds once it is back). */
+  async #refreshOrKeep(entry: Entry, hex: string): Promise<Entry> {
+    try {
+      return await this.#refresh(entry, hex);
+    } catch (err) {
+      if (KeypoolError.is(err) && err.code === "KP_STORE") return entry;
+      throw err;
+    }
   }
 
   #refresh(entry: Entry, hex: string): Promise<Entry> {

@@ -1,0 +1,41 @@
+/**
+ * Focused tests for the bugs the proof scenarios found, each failing
+ * without its fix (the scenarios find them too, at gateway level, but take
+ * longer and say less about where the fault is).
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ClientAuth } from "../../src/gateway/auth/client-auth.ts";
+import { issueToken } from "../../src/gateway/auth/token-issue.ts";
+import { openMemoryStore } from "../../src/store/memory/index.ts";
+import { StoreError } from "../../src/store/store-error.ts";
+import type { Store } from "../../src/store/types.ts";
+
+/** A memory store whose token lookups fail (as Redis does when it is away) while `down` is set. */
+function flakyTokens(): { store: Store; setDown(down: boolean): void } {
+  const inner = openMemoryStore();
+  let down = false;
+  const tokens = { ...inner.tokens, findByHash: (hash: string) => (down ? Promise.reject(new StoreError("redis at redis://x is unreachable")) : inner.tokens.findByHash(hash)) };
+  return { store: { ...inner, tokens }, setDown: (d) => (down = d) };
+}
+
+describe("regressions found by the proof suite", () => {
+  it("a client token seen before keeps working while the store is away (it used to get 503 KP_STORE after a second)", async () => {
+    const { store, setDown } = flakyTokens();
+    let now = 1_000_000;
+    const auth = new ClientAuth(store, { loopbackOnly: true, refreshMs: 500, maxAgeMs: 1000, now: () => now });
+    const { token } = await issueToken(store, { name: "app" }, now);
+    const known = await auth.authenticate(`Bearer ${token}`);
+    assert.equal(known?.token?.name, "app");
+    setDown(true);
+    now += 5000; // past maxAgeMs: a refresh before use, which the store can't answer
+    const during = await auth.authenticate(`Bearer ${token}`);
+    assert.equal(during?.token?.name, "app", "served from what the gateway holds");
+    // A token never seen before can't be checked while the store is away: a clear 503, not a pass.
+    await assert.rejects(auth.authenticate("Bearer kp-never-seen-before-000000000000000000"), (err: Error & { code?: string }) => err.code === "KP_STORE");
+    setDown(false);
+    await store.tokens.revoke(known!.token!.id, now);
+    now += 5000;
+    await assert.rejects(auth.authenticate(`Bearer ${token}`), (err: Error & { code?: string }) => err.code === "KP_TOKEN_REVOKED", "a revoke made meanwhile holds once the store is back");
+  });
+});
