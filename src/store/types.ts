@@ -94,7 +94,12 @@ export interface UsageRow {
 }
 
 export interface UsageRepo {
-  /** Idempotent by record id: a record seen before is not counted again. */
+  /**
+   * Idempotent by record id: a record seen before is not counted again. A new
+   * record with a `tokenId` also adds its tokens to that client token's
+   * `usedTokens` (and its time to `lastUsedAt`) in the same step, so a token's
+   * count is exactly its records', however often they are replayed.
+   */
   record(records: readonly UsageRecord[]): Promise<void>;
   query(query?: UsageQuery): Promise<UsageRow[]>;
 }

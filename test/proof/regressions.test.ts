@@ -10,6 +10,8 @@ import { issueToken } from "../../src/gateway/auth/token-issue.ts";
 import { openMemoryStore } from "../../src/store/memory/index.ts";
 import { StoreError } from "../../src/store/store-error.ts";
 import type { Store } from "../../src/store/types.ts";
+import type { UsageRecord } from "../../src/pool/types.ts";
+import { testStore, STORE_KINDS } from "../helpers/stores.ts";
 
 /** A memory store whose token lookups fail (as Redis does when it is away) while `down` is set. */
 function flakyTokens(): { store: Store; setDown(down: boolean): void } {
@@ -38,4 +40,27 @@ describe("regressions found by the proof suite", () => {
     now += 5000;
     await assert.rejects(auth.authenticate(`Bearer ${token}`), (err: Error & { code?: string }) => err.code === "KP_TOKEN_REVOKED", "a revoke made meanwhile holds once the store is back");
   });
+
+  for (const kind of STORE_KINDS) {
+    it(`${kind}: a usage record charges its client token in the same step, once however often it is replayed (charges made while the store was away were lost)`, async () => {
+      const ts = await testStore(kind, 11, "proof-regress");
+      const store = await ts.open();
+      try {
+        const { record: token } = await issueToken(store, { name: "metered" }, 1000);
+        const use = (id: string, time: number, p: number, c: number): UsageRecord => ({ id, time, credentialId: "key_x", tokenId: token.id, model: "gpt-4o-mini", promptTokens: p, completionTokens: c, costUsd: 0, estimated: false });
+        const records = [use("use_a", 5000, 10, 5), use("use_b", 7000, 20, 1), { ...use("use_c", 6000, 3, 3), tokenId: null }];
+        await store.usage.record(records);
+        await store.usage.record(records); // a replay after a reconnect
+        await store.usage.record([use("use_a", 5000, 10, 5), use("use_old", 2000, 1, 1)]);
+        const stored = await store.tokens.get(token.id);
+        assert.equal(stored?.usedTokens, 15 + 21 + 2, "each record counted once");
+        assert.equal(stored?.lastUsedAt, 7000, "the newest record's time, not the last written");
+        await store.usage.record([{ ...use("use_gone", 8000, 1, 1), tokenId: "tok_missing" }]);
+        assert.equal(await store.tokens.get("tok_missing"), null, "a record of an unknown token makes no token");
+      } finally {
+        if (kind !== "memory") await store.close();
+        await ts.cleanup();
+      }
+    });
+  }
 });

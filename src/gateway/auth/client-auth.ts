@@ -116,13 +116,16 @@ export class ClientAuth {
     return caller === null || caller.token!.models === null || caller.token!.models.includes(model);
   }
 
-  /** Charges metered tokens to the caller's token; resolves once stored. */
-  async charge(caller: Caller, tokens: number, at: number): Promise<void> {
+  /**
+   * Counts metered tokens against the caller's token at once, for this
+   * instance's next admit. The stored count grows with the usage record
+   * (UsageRepo.record charges its token): written once, queued with it while
+   * the store is away, never counted twice on a replay.
+   */
+  charge(caller: Caller, tokens: number, at: number): void {
     if (caller === null || tokens <= 0) return;
     const t = caller.token!;
-    t.usedTokens += tokens; // seen at once by this instance's next admit
-    const total = await this.#store.tokens.addUsage(t.id, tokens, at);
-    if (total !== null && total > t.usedTokens) t.usedTokens = total;
+    t.usedTokens += tokens;
     t.lastUsedAt = at;
   }
 

@@ -3,7 +3,7 @@
  * model, tokens, cost), written before the client's answer ends, so an
  * acknowledged answer's usage is stored. Records of requests ending in the
  * same turn of the event loop are written together, one store write per
- * batch and one token charge per client token.
+ * batch, which charges each record's client token in the same step.
  */
 import type { Pool } from "../../pool/pool.ts";
 import { costUsd } from "../../pool/prices.ts";
@@ -66,19 +66,9 @@ export class Meter {
     this.#batch = [];
     this.#scheduled = false;
     const records = batch.map((p) => p.record);
-    const charges = new Map<Caller, number>();
-    for (const p of batch) {
-      if (p.caller === null) continue;
-      charges.set(p.caller, (charges.get(p.caller) ?? 0) + p.record.promptTokens + p.record.completionTokens);
-    }
-    const at = Date.now();
-    const writes: Promise<unknown>[] = [
-      this.#pool.recordUsage(records).catch((err: unknown) => this.#log.error({ err, records: records.length }, "usage records not stored")),
-    ];
-    for (const [caller, tokens] of charges) {
-      writes.push(this.#auth.charge(caller, tokens, at).catch((err: unknown) => this.#log.error({ err, tokenId: caller?.token?.id }, "client token usage not stored")));
-    }
-    await Promise.all(writes);
+    // The tokens count at once for this instance's quota checks; the store charges each token with its records.
+    for (const p of batch) this.#auth.charge(p.caller, p.record.promptTokens + p.record.completionTokens, p.record.time);
+    await this.#pool.recordUsage(records).catch((err: unknown) => this.#log.error({ err, records: records.length }, "usage records not stored"));
     for (const p of batch) p.resolve();
   }
 }

@@ -37,6 +37,7 @@ export function openMemoryStore(): Store {
   const feed = new EventEmitter();
   feed.setMaxListeners(0);
   let closed = false;
+  const tokens = memoryTokens(() => guard());
 
   const announce = (change: Change): void => {
     // Asynchronous like the other stores' feeds, so listeners never run inside a write.
@@ -147,6 +148,10 @@ export function openMemoryStore(): Store {
           seenUsage.add(r.id);
           const key = rollupKey(r);
           rollups.set(key, addToRollup(rollups.get(key), r));
+          if (r.tokenId !== null) {
+            const last = (await tokens.get(r.tokenId))?.lastUsedAt ?? 0;
+            await tokens.addUsage(r.tokenId, r.promptTokens + r.completionTokens, Math.max(last, r.time));
+          }
         }
       },
       async query(q: UsageQuery = {}) {
@@ -185,7 +190,7 @@ export function openMemoryStore(): Store {
         meta.set(key, value);
       },
     },
-    tokens: memoryTokens(guard),
+    tokens,
     conversations: memoryConversations(guard),
     changes: {
       subscribe(listener) {

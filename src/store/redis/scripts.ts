@@ -152,8 +152,8 @@ return 1
 `;
 
 /**
- * Counts a usage record once: the "seen" marker and the rollup change together.
- * KEYS: seen, hour rollup, hours. ARGV: ttlSeconds, hour, group json, prompt, completion, cost.
+ * Counts a usage record once: the "seen" marker, the rollup change and its client token's count together.
+ * KEYS: seen, hour rollup, hours, [client token]. ARGV: ttlSeconds, hour, group json, prompt, completion, cost, time.
  */
 const USAGE = `
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
@@ -162,6 +162,11 @@ redis.call('HINCRBY', KEYS[2], 'p' .. ARGV[3], ARGV[4])
 redis.call('HINCRBY', KEYS[2], 'c' .. ARGV[3], ARGV[5])
 redis.call('HINCRBYFLOAT', KEYS[2], 'u' .. ARGV[3], ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[2])
+if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('HINCRBY', KEYS[4], 'usedTokens', ARGV[4] + ARGV[5])
+  local last = tonumber(redis.call('HGET', KEYS[4], 'lastUsedAt'))
+  if last == nil or last < tonumber(ARGV[7]) then redis.call('HSET', KEYS[4], 'lastUsedAt', ARGV[7]) end
+end
 return 1
 `;
 

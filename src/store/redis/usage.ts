@@ -46,7 +46,9 @@ export function redisUsageRepo(ctx: StoreContext): UsageRepo {
           for (const r of batch) {
             const hour = hourStart(r.time);
             const group = JSON.stringify([r.credentialId, r.tokenId, r.model] satisfies Group);
-            queueScript(pipeline, "kpUsage", [keys.usageSeen(r.id), keys.usageHour(hour), keys.usageHours], [settings.usageDedupTtlSec, hour, group, r.promptTokens, r.completionTokens, r.costUsd]);
+            const scriptKeys = [keys.usageSeen(r.id), keys.usageHour(hour), keys.usageHours];
+            if (r.tokenId !== null) scriptKeys.push(keys.token(r.tokenId));
+            queueScript(pipeline, "kpUsage", scriptKeys, [settings.usageDedupTtlSec, hour, group, r.promptTokens, r.completionTokens, r.costUsd, r.time]);
           }
           return execPipeline(pipeline);
         }),

@@ -24,6 +24,9 @@ const ROLLUP_SQL = `INSERT INTO usage_hourly
     completion_tokens = completion_tokens + excluded.completion_tokens,
     cost_usd = cost_usd + excluded.cost_usd`;
 
+/** A new record's tokens, charged to its client token (lastUsedAt never goes back for a replayed old record). */
+const TOKEN_SQL = "UPDATE tokens SET used_tokens = used_tokens + ?, last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?";
+
 /** The SQL expression each grouping selects; a time bucket is named `bucket`. */
 const GROUP_EXPRESSIONS: Record<UsageGroup, string> = {
   credential: "credential_id",
@@ -98,10 +101,12 @@ export function sqliteUsageRepo(conn: Connection): UsageRepo {
         conn.write("record usage", () => {
           const seen = conn.prepare(SEEN_SQL);
           const rollup = conn.prepare(ROLLUP_SQL);
+          const token = conn.prepare(TOKEN_SQL);
           const now = Date.now();
           for (const r of chunk) {
             if (seen.run(r.id, now).changes === 0) continue; // counted before
             rollup.run(hourStart(r.time), r.credentialId, r.tokenId ?? "", r.model, r.promptTokens, r.completionTokens, r.costUsd);
+            if (r.tokenId !== null) token.run(r.promptTokens + r.completionTokens, r.time, r.tokenId);
           }
         });
       }
