@@ -27,7 +27,11 @@ export async function run(cmd: string, args: string[], opts: SpawnOptions & { in
   child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   child.stdin!.end(opts.input ?? "");
-  const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
+  // Past the time limit: SIGTERM (a shell's traps stop what it started), SIGKILL 5 s later.
+  const timer = setTimeout(() => {
+    child.kill("SIGTERM");
+    setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+  }, opts.timeoutMs ?? 120_000);
   try {
     const [code] = (await once(child, "close")) as [number | null];
     return { code, stdout, stderr };
