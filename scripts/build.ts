@@ -63,7 +63,10 @@ function prepack(): void {
   mkdirSync(dirname(SAVED), { recursive: true });
   writeFileSync(SAVED, text);
   manifest.exports = packedExports(manifest.exports);
-  writeFileSync(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
+  // Written aside then renamed: a process reading package.json meanwhile sees one whole file or the other.
+  const next = join(dirname(SAVED), "package.json.packed");
+  writeFileSync(next, `${JSON.stringify(manifest, null, 2)}\n`);
+  renameSync(next, MANIFEST);
 }
 
 if (import.meta.main) {
