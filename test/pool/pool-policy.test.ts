@@ -82,9 +82,9 @@ describe("pool policy through the SDK", () => {
       const first = await ask(sp.client, "count my tokens");
       const perCall = first.usage!.total_tokens;
       await sp.pool.update(limited, { tpm: perCall * 2 });
-      const before = sim.stats(limited).total_tokens;
+      const tokensBefore = sim.stats(limited).total_tokens;
       await load(12, 1, () => ask(sp.client, "count my tokens"));
-      const spent = sim.stats(limited).total_tokens - before;
+      const spent = sim.stats(limited).total_tokens - tokensBefore;
       assert.ok(spent <= perCall * 2, `spent ${spent} tokens against a limit of ${perCall * 2} per minute`);
       assert.ok(spent > 0, "the key still served within its limit");
     } finally {
