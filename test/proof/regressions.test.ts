@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ClientAuth } from "../../src/gateway/auth/client-auth.ts";
 import { issueToken } from "../../src/gateway/auth/token-issue.ts";
+import { UsageStripper } from "../../src/gateway/proxy/usage-stripper.ts";
 import { openMemoryStore } from "../../src/store/memory/index.ts";
 import { StoreError } from "../../src/store/store-error.ts";
 import type { Store } from "../../src/store/types.ts";
@@ -39,6 +40,19 @@ describe("regressions found by the proof suite", () => {
     await store.tokens.revoke(known!.token!.id, now);
     now += 5000;
     await assert.rejects(auth.authenticate(`Bearer ${token}`), (err: Error & { code?: string }) => err.code === "KP_TOKEN_REVOKED", "a revoke made meanwhile holds once the store is back");
+  });
+
+  it("the usage stripper keeps a stream whose lines end with lone CRs, as SSE allows (it dropped the whole answer)", () => {
+    const events = ['data: {"choices":[{"index":0,"delta":{"content":"kept"}}],"usage":null}', 'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}', "data: [DONE]"];
+    for (const eol of ["\r", "\r\n", "\n"]) {
+      const stream = Buffer.from(events.map((e) => `${e}${eol}${eol}`).join(""));
+      const want = `${events[0]}${eol}${eol}${events[2]}${eol}${eol}`;
+      for (let i = 1; i < stream.length; i++) {
+        const s = new UsageStripper();
+        const out = Buffer.concat([...s.push(stream.subarray(0, i)), ...s.push(stream.subarray(i)), ...s.end()]).toString();
+        assert.equal(out, want, `${JSON.stringify(eol)} framing, cut at ${i}`);
+      }
+    }
   });
 
   for (const kind of STORE_KINDS) {

@@ -14,38 +14,55 @@ const EMPTY_CHOICES = Buffer.from('"choices":[]');
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** Index just past the last blank line (`\n\n` or `\n\r\n`) in `buf`, or -1. */
+/**
+ * Where the blank line whose second line terminator is at `i` ends, or -1
+ * when there is none at `i`. Lines end with LF, CRLF or a lone CR (the SSE
+ * grammar takes all three); a blank line is a terminator right after
+ * another.
+ */
+function blankEnd(buf: Buffer, i: number): number {
+  const b = buf[i];
+  if (i === 0 || (b !== LF && b !== CR)) return -1;
+  const p = buf[i - 1];
+  if (p !== LF && p !== CR) return -1;
+  if (b === LF && p === CR) return -1; // the LF of a CRLF
+  return b === CR && buf[i + 1] === LF ? i + 2 : i + 1;
+}
+
+/**
+ * Index just past the last blank line in `buf`, or -1. A CR as the very last
+ * byte is no boundary yet: it may be the first half of a CRLF.
+ */
 export function lastEventEnd(buf: Buffer): number {
-  let i = buf.lastIndexOf(LF);
-  while (i > 0) {
-    if (buf[i - 1] === LF) return i + 1;
-    if (buf[i - 1] === CR && i > 1 && buf[i - 2] === LF) return i + 1;
-    i = buf.lastIndexOf(LF, i - 1);
+  let lf = buf.lastIndexOf(LF);
+  let cr = buf.lastIndexOf(CR);
+  while (lf > 0 || cr > 0) {
+    const i = Math.max(lf, cr);
+    const end = i === buf.length - 1 && buf[i] === CR ? -1 : blankEnd(buf, i);
+    if (end !== -1) return end;
+    if (i === lf) lf = i > 0 ? buf.lastIndexOf(LF, i - 1) : -1;
+    else cr = i > 0 ? buf.lastIndexOf(CR, i - 1) : -1;
   }
   return -1;
 }
 
 /** Index just past the first blank line at or after `from`, or `buf.length`. */
 function nextEventEnd(buf: Buffer, from: number): number {
-  let i = buf.indexOf(LF, from);
-  while (i !== -1) {
-    const n = buf[i + 1];
-    if (n === LF) return i + 2;
-    if (n === CR && buf[i + 2] === LF) return i + 3;
-    i = buf.indexOf(LF, i + 1);
+  let lf = buf.indexOf(LF, from);
+  let cr = buf.indexOf(CR, from);
+  while (lf !== -1 || cr !== -1) {
+    const i = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+    const end = blankEnd(buf, i);
+    if (end !== -1) return end;
+    if (i === lf) lf = buf.indexOf(LF, i + 1);
+    else cr = buf.indexOf(CR, i + 1);
   }
   return buf.length;
 }
 
 /** Start of the event holding `pos`: just past the blank line before it, or 0. */
 function eventStart(buf: Buffer, pos: number): number {
-  let i = buf.lastIndexOf(LF, pos);
-  while (i > 0) {
-    if (buf[i - 1] === LF) return i + 1;
-    if (buf[i - 1] === CR && i > 1 && buf[i - 2] === LF) return i + 1;
-    i = buf.lastIndexOf(LF, i - 1);
-  }
-  return 0;
+  return Math.max(0, lastEventEnd(buf.subarray(0, pos)));
 }
 
 /**
