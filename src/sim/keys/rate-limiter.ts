@@ -3,36 +3,46 @@ import type { HeaderList } from "../http/respond.ts";
 import { rateLimited, requestTooLarge, type SimAnswer } from "../openai/errors.ts";
 import { SlidingWindow } from "./sliding-window.ts";
 
+/** A window's time to reset as OpenAI formats it, reformatted only when the millisecond changes. */
+class ResetText {
+  readonly window: SlidingWindow;
+  #ms = -1;
+  #text = "0s";
+
+  constructor(window: SlidingWindow) {
+    this.window = window;
+  }
+
+  at(now: number): string {
+    const ms = Math.ceil(this.window.resetMs(now));
+    if (ms !== this.#ms) {
+      this.#ms = ms;
+      this.#text = formatDuration(ms);
+    }
+    return this.#text;
+  }
+}
+
 /** One model's windows, with the last formatted reset times (many requests share a millisecond). */
 class ModelWindows {
   readonly requests: SlidingWindow;
   readonly tokens: SlidingWindow;
-  #requestResetMs = -1;
-  #requestResetText = "0s";
-  #tokenResetMs = -1;
-  #tokenResetText = "0s";
+  readonly #requestReset: ResetText;
+  readonly #tokenReset: ResetText;
 
   constructor(rpm: number, tpm: number, windowMs: number) {
     this.requests = new SlidingWindow(rpm, windowMs);
     this.tokens = new SlidingWindow(tpm, windowMs);
+    this.#requestReset = new ResetText(this.requests);
+    this.#tokenReset = new ResetText(this.tokens);
   }
 
   requestReset(now: number): string {
-    const ms = Math.ceil(this.requests.resetMs(now));
-    if (ms !== this.#requestResetMs) {
-      this.#requestResetMs = ms;
-      this.#requestResetText = formatDuration(ms);
-    }
-    return this.#requestResetText;
+    return this.#requestReset.at(now);
   }
 
   tokenReset(now: number): string {
-    const ms = Math.ceil(this.tokens.resetMs(now));
-    if (ms !== this.#tokenResetMs) {
-      this.#tokenResetMs = ms;
-      this.#tokenResetText = formatDuration(ms);
-    }
-    return this.#tokenResetText;
+    return this.#tokenReset.at(now);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { SimContext } from "../context.ts";
+import { sessionLatency } from "./latency.ts";
 import { getCookie } from "../http/respond.ts";
 import { CHALLENGE, passesChallenge } from "./answers.ts";
 import { sendWeb } from "./send.ts";
@@ -22,13 +22,7 @@ export async function authSession(ctx: SimContext, req: IncomingMessage, res: Se
   session.stats.requests += 1;
   if (!passesChallenge(req, session)) return sendWeb(res, CHALLENGE, entry, session);
   const b = session.behaviour;
-  if (b.ms > 0) {
-    try {
-      await sleep(b.ms, undefined, { signal: ctx.signal });
-    } catch {
-      return;
-    }
-  }
+  if (!(await sessionLatency(ctx, b.ms))) return;
   if (b.name === "expired") return sendWeb(res, { status: 200, body: '{"error":"RefreshAccessTokenError"}' }, entry, session);
   const expires = new Date(now + SESSION_DAYS * 86_400_000);
   const extra: string[] = [];

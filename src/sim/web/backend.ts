@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { SimContext } from "../context.ts";
+import { sessionLatency } from "./latency.ts";
 import { resetConnection } from "../delivery.ts";
 import { bearer, BodyTooLargeError, readBody } from "../http/respond.ts";
 import {
@@ -53,13 +53,7 @@ export async function handleBackend(
   if (!passesChallenge(req, session)) return sendWeb(res, CHALLENGE, entry, session);
   if (now >= access.expiresAt) return sendWeb(res, TOKEN_EXPIRED, entry, session);
   const b = session.behaviour;
-  if (b.ms > 0) {
-    try {
-      await sleep(b.ms, undefined, { signal: ctx.signal });
-    } catch {
-      return;
-    }
-  }
+  if (!(await sessionLatency(ctx, b.ms))) return;
   const w: WebRequest = { ctx, req, res, path, query, body, session, entry };
   if (req.method === "POST" && path === "/backend-api/conversation") {
     if (b.name === "reset" && b.cut.at === "request") {
