@@ -13,6 +13,7 @@ import { StoreError } from "../../src/store/store-error.ts";
 import type { Store } from "../../src/store/types.ts";
 import type { UsageRecord } from "../../src/pool/types.ts";
 import { testStore, STORE_KINDS } from "../helpers/stores.ts";
+import { harness, key } from "../gateway/helpers.ts";
 
 /** A memory store whose token lookups fail (as Redis does when it is away) while `down` is set. */
 function flakyTokens(): { store: Store; setDown(down: boolean): void } {
@@ -52,6 +53,33 @@ describe("regressions found by the proof suite", () => {
         const out = Buffer.concat([...s.push(stream.subarray(0, i)), ...s.push(stream.subarray(i)), ...s.end()]).toString();
         assert.equal(out, want, `${JSON.stringify(eol)} framing, cut at ${i}`);
       }
+    }
+  });
+
+  it("a stream sent with stream_options: null is metered and charged to its token (the spliced include_usage went unread: free, unlimited streams)", async () => {
+    const h = await harness({ [key("meterednull")]: "ok" });
+    try {
+      const res = await h.admin("/admin/tokens", { method: "POST", body: JSON.stringify({ name: "small", quotaTokens: 40 }) });
+      const { token, id } = (await res.json()) as { token: string; id: string };
+      const stream = () =>
+        fetch(`${h.gw.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ model: "gpt-4o-mini", stream: true, stream_options: null, messages: [{ role: "user", content: "count me" }] }),
+        });
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const r = await stream();
+        const text = await r.text();
+        statuses.push(r.status);
+        if (r.status === 200) assert.ok(!text.includes('"usage":{'), "the client did not ask for the usage chunk: it is not sent");
+      }
+      assert.equal(statuses.at(-1), 429, `over its quota once metered: ${statuses.join(", ")}`);
+      const usage = (await (await h.admin(`/admin/usage?token=${id}`)).json()) as { total: { requests: number; completionTokens: number } };
+      assert.equal(usage.total.requests, statuses.filter((s) => s === 200).length, "each stream metered");
+      assert.ok(usage.total.completionTokens > 0);
+    } finally {
+      await h.close();
     }
   });
 

@@ -4,7 +4,7 @@
  * A streamed chat or completions request is made to ask the upstream for
  * usage (so it is metered) by splicing `stream_options` into the bytes,
  * without re-serialising the body; only a body that already has
- * `stream_options` without `include_usage` is re-serialised.
+ * `stream_options` (null, or without `include_usage`) is re-serialised.
  */
 import { ValidationError } from "../../errors/index.ts";
 import type { RouteInfo } from "./routes.ts";
@@ -36,12 +36,14 @@ export function prepareJson(route: RouteInfo, body: Buffer): Prepared {
   const out: Prepared = { body, model: model === undefined || model === "" ? null : model, stream: stream === true, stripUsage: false };
   if (!out.stream || !route.usageOption) return out;
   const so = o.stream_options;
-  if (so === undefined || so === null) {
+  if (so === undefined) {
     out.body = spliceFirstKey(body, SPLICE);
     out.stripUsage = true;
-  } else if (typeof so !== "object" || Array.isArray(so)) {
+  } else if (so !== null && (typeof so !== "object" || Array.isArray(so))) {
     throw new ValidationError(`stream_options must be an object, got ${typeName(so)}`, "stream_options");
-  } else if ((so as Record<string, unknown>).include_usage !== true) {
+  } else if (so === null || (so as Record<string, unknown>).include_usage !== true) {
+    // Re-serialised, never spliced: the client's own `stream_options` (null included) comes later in
+    // the bytes, and the upstream takes the last of two keys, so a splice would go unread.
     o.stream_options = { ...so, include_usage: true };
     out.body = Buffer.from(JSON.stringify(o));
     out.stripUsage = true;
