@@ -154,7 +154,7 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError("--config", `${path} is not valid JSON (${(err as Error).message})`, err);
+    throw new ConfigError("--config", `${path} is not valid JSON: ${jsonSyntaxError(text, err as Error)}`, err);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ConfigError("--config", `${path} must hold a JSON object`);
   const known = new Set(Object.values(FIELDS).map((f: Field) => f.file));
@@ -162,6 +162,44 @@ function readConfigFile(path: string): Record<string, unknown> {
     if (!known.has(key)) throw new ConfigError(key, `unknown field in config file ${path} (known: ${[...known].join(", ")})`);
   }
   return parsed as Record<string, unknown>;
+}
+
+/** Whether a prefix of a JSON text is still fine (complete, or cut short) rather than broken inside. */
+function fineSoFar(prefix: string): boolean {
+  try {
+    JSON.parse(prefix);
+    return true;
+  } catch (err) {
+    const m = (err as Error).message;
+    const at = /at position (\d+)/.exec(m);
+    return m.includes("Unexpected end of JSON input") || (at !== null && Number(at[1]) >= prefix.length);
+  }
+}
+
+/**
+ * `line L, column C: what` for a JSON syntax error. The position is found by
+ * parsing prefixes (V8 names it for some errors only), and V8's quote of the
+ * text around the error is left out: a config file holds secrets.
+ */
+function jsonSyntaxError(text: string, err: Error): string {
+  let lo = 0;
+  let hi = text.length;
+  // The shortest prefix that is broken inside ends with the offending character.
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (fineSoFar(text.slice(0, mid + 1))) lo = mid + 1;
+    else hi = mid;
+  }
+  const pos = Math.min(lo, text.length);
+  const before = text.slice(0, pos);
+  const line = before.split("\n").length;
+  const column = pos - (before.lastIndexOf("\n") + 1) + 1;
+  const what = err.message
+    .replace(/ at position \d+[\s\S]*$/, "")
+    .replace(/ in JSON$/, "")
+    .replace(/, (?:\.\.\.)?"[\s\S]*" is not valid JSON$/, "")
+    .replace(/[\r\n\t]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return `line ${line}, column ${column}: ${what}`;
 }
 
 const isSecret = (name: string): boolean => name === "adminToken" || name === "secretKey" || name === "keys";

@@ -14,6 +14,9 @@ import type { Store } from "../../src/store/types.ts";
 import type { UsageRecord } from "../../src/pool/types.ts";
 import { testStore, STORE_KINDS } from "../helpers/stores.ts";
 import { harness, key } from "../gateway/helpers.ts";
+import { writeFileSync } from "node:fs";
+import { resolveGatewayConfig } from "../../src/config/gateway-config.ts";
+import { tempDir } from "../store/sqlite-temp.ts";
 
 /** A memory store whose token lookups fail (as Redis does when it is away) while `down` is set. */
 function flakyTokens(): { store: Store; setDown(down: boolean): void } {
@@ -80,6 +83,34 @@ describe("regressions found by the proof suite", () => {
       assert.ok(usage.total.completionTokens > 0);
     } finally {
       await h.close();
+    }
+  });
+
+  it("a config file with a JSON syntax error: the error names its line and column, and never quotes the file (which holds secrets)", () => {
+    const dir = tempDir("keypool-proof-config-");
+    try {
+      const file = dir.file("gateway.json");
+      const secret = "admin-token-kept-out-of-errors-0123456789";
+      const cases: [string, RegExp][] = [
+        [`{\n  "adminToken": "${secret}",\n  "port": tru\n}\n`, /line 3, column 14: Unexpected token/],
+        [`{\n  "adminToken": "${secret}", "x": f}\n`, /line 2, column \d+: Unexpected token/],
+        [`{\n  "adminToken": "${secret}"\n  "port": 8080\n}`, /line 3, column 3: Expected ',' or '}' after property value/],
+        [`{"adminToken": "${secret}"}}`, /line 1, column \d+: Unexpected non-whitespace character after JSON/],
+        ["", /line 1, column 1: Unexpected end of JSON input/],
+      ];
+      for (const [text, want] of cases) {
+        writeFileSync(file, text);
+        assert.throws(
+          () => resolveGatewayConfig({ config: file }, {}),
+          (err: Error) => {
+            assert.match(err.message, want);
+            assert.ok(!err.message.includes(secret.slice(-12)) && !err.message.includes('"port"'), `no text of the file in: ${err.message}`);
+            return true;
+          },
+        );
+      }
+    } finally {
+      dir.remove();
     }
   });
 
