@@ -39,7 +39,6 @@ export class PayloadTooLargeError extends KeypoolError {
     super("KP_BODY_TOO_LARGE", `request body larger than the gateway's limit of ${limit} bytes (set --max-body or KEYPOOL_MAX_BODY to change it)`, {
       status: 413,
       type: "invalid_request_error",
-      headers: { connection: "close" },
     });
     this.name = "PayloadTooLargeError";
   }

@@ -17,6 +17,7 @@ import { harness, key } from "../gateway/helpers.ts";
 import { writeFileSync } from "node:fs";
 import { resolveGatewayConfig } from "../../src/config/gateway-config.ts";
 import { tempDir } from "../store/sqlite-temp.ts";
+import { connect } from "node:net";
 
 /** A memory store whose token lookups fail (as Redis does when it is away) while `down` is set. */
 function flakyTokens(): { store: Store; setDown(down: boolean): void } {
@@ -111,6 +112,36 @@ describe("regressions found by the proof suite", () => {
       }
     } finally {
       dir.remove();
+    }
+  });
+
+  it("a client still sending a body past the limit reads its 413, and the connection stays usable (it was closed under the client: EPIPE instead of the answer)", async () => {
+    const h = await harness({ [key("bigbody")]: "ok" }, { gateway: { maxBodyBytes: 64 * 1024 } });
+    const socket = connect(h.gw.port, "127.0.0.1");
+    try {
+      let received = "";
+      let closed = false;
+      socket.on("data", (d) => (received += d.toString()));
+      socket.on("close", () => (closed = true));
+      socket.on("error", () => undefined);
+      const chunk = (n: number): string => `${n.toString(16)}\r\n${"x".repeat(n)}\r\n`;
+      socket.write("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n");
+      for (let i = 0; i < 7; i++) socket.write(chunk(10_000));
+      const until = async (what: () => boolean): Promise<void> => {
+        for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
+      };
+      await until(() => received.includes("\r\n\r\n{"));
+      assert.match(received, /^HTTP\/1\.1 413 /);
+      await new Promise((r) => setTimeout(r, 100)); // the client is slow to notice, and goes on sending
+      socket.write(chunk(10_000));
+      socket.write("0\r\n\r\n");
+      socket.write("GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n");
+      await until(() => (received.match(/HTTP\/1\.1 /g) ?? []).length >= 2 || closed);
+      assert.equal(closed, false, "the connection was not closed under the client");
+      assert.match(received, /HTTP\/1\.1 200 [\s\S]*"status":"ok"/, "the next request on it is answered");
+    } finally {
+      socket.destroy();
+      await h.close();
     }
   });
 

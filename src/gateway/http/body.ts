@@ -4,12 +4,33 @@ import { PayloadTooLargeError } from "../errors.ts";
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Reads on and throws away what the client is still sending after a 413, up
+ * to `limit` more bytes: a client still writing its body then reads the 413
+ * instead of a connection reset (which is what closing at once gave it).
+ * Past that, the connection is dropped.
+ */
+function discardRest(req: IncomingMessage, limit: number): void {
+  let discarded = 0;
+  const onData = (chunk: Buffer): void => {
+    discarded += chunk.length;
+    if (discarded > limit) {
+      req.off("data", onData);
+      req.socket.destroy();
+    }
+  };
+  req.on("data", onData);
+}
+
 /** Resolves with the whole body (empty when there is none); rejects with PayloadTooLargeError past `limit`. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers["content-length"];
   if (declared !== undefined) {
     const n = Number(declared);
-    if (n > limit) return Promise.reject(new PayloadTooLargeError(limit));
+    if (n > limit) {
+      discardRest(req, limit);
+      return Promise.reject(new PayloadTooLargeError(limit));
+    }
     if (n === 0) return Promise.resolve(EMPTY);
   } else if (req.headers["transfer-encoding"] === undefined) {
     return Promise.resolve(EMPTY);
@@ -21,7 +42,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (size > limit) {
         cleanup();
-        req.resume(); // drain what is on its way, without keeping it
+        discardRest(req, limit);
         reject(new PayloadTooLargeError(limit));
         return;
       }
