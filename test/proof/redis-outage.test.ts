@@ -132,6 +132,18 @@ describe("Redis faults: gateways on a Redis that goes away under load", () => {
       20,
     );
     t.diagnostic(`outage ${outageMs.toFixed(0)} ms, ${answeredDuring} calls answered during it; reconciled ${reconcileMs.toFixed(0)} ms after Redis was back`);
+
+    // A frozen Redis (SIGSTOP: connections open, no answers): commands time out (2 s) instead of failing at once,
+    // so the calls in flight at the freeze wait that long for their usage write, once; then the writes queue.
+    await sleep(300);
+    const frozenAt = performance.now();
+    redis.freeze();
+    fig.fault("Redis frozen (SIGSTOP) under load, then thawed");
+    await sleep(3000);
+    redis.thaw();
+    const thawedAt = performance.now();
+    const duringFreeze = load.calls.filter((c) => c.started >= frozenAt && c.started < thawedAt);
+    const slowestFrozen = Math.max(0, ...duringFreeze.map((c) => (c.ended ?? performance.now()) - c.started));
     await sleep(300);
     load.stop();
     assert.ok(await within(load.done(), 15_000), "every call ended");
@@ -145,6 +157,9 @@ describe("Redis faults: gateways on a Redis that goes away under load", () => {
     const failed = load.failed();
     assert.deepEqual(failed.map((c) => c.error), [], "no client saw an error");
     assert.ok(answeredDuring > 20, `served during the outage: ${answeredDuring}`);
+    assert.ok(duringFreeze.filter((c) => c.ok).length > 20, `served while Redis was frozen: ${duringFreeze.length}`);
+    assert.ok(slowestFrozen < 4000, `the slowest call while frozen waited ${slowestFrozen.toFixed(0)} ms (a store command's timeout is 2 s)`);
+    t.diagnostic(`frozen 3 s: ${duringFreeze.length} calls, slowest ${slowestFrozen.toFixed(0)} ms`);
 
     // No retired key back to life; the revoked key retired once; the switches made on either side hold on both.
     let checked = 0;
@@ -188,7 +203,8 @@ describe("Redis faults: gateways on a Redis that goes away under load", () => {
     fig.checked(checked, lost);
     fig.timing("outage", outageMs);
     fig.timing("Redis back → reconciled", reconcileMs);
-    fig.note(`${answeredDuring} calls answered during the outage; queued at the worst: A ${peak.a.stateWrites} state writes and ${peak.a.usageRecords} usage records, B ${peak.b.stateWrites} and ${peak.b.usageRecords} (none dropped)`);
+    fig.timing("slowest call while Redis was frozen", slowestFrozen);
+    fig.note(`${answeredDuring} calls answered during the outage and ${duringFreeze.length} while Redis was frozen; queued at the worst: A ${peak.a.stateWrites} state writes and ${peak.a.usageRecords} usage records, B ${peak.b.stateWrites} and ${peak.b.usageRecords} (none dropped)`);
     t.diagnostic(fig.data.notes.at(-1)!);
   });
 });
