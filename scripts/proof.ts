@@ -43,7 +43,7 @@ const records = readdirSync(DIR)
   .sort((a, b) => a.order - b.order);
 
 const n = (x: number): string => x.toLocaleString("en-US");
-const time = (name: string, x: number): string => (name.includes("µs") ? `${x.toFixed(1)} µs` : Math.abs(x) >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.abs(x) >= 100 ? Math.round(x) : x.toFixed(1)} ms`);
+const time = (name: string, x: number): string => (name.includes("µs") ? x.toFixed(1) : Math.abs(x) >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.abs(x) >= 100 ? Math.round(x) : x.toFixed(1)} ms`);
 const cell = (s: string): string => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 const rows = records.map((r) => {

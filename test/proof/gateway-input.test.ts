@@ -409,7 +409,7 @@ describe("bad input at the gateway", () => {
     assert.equal(strip(await snapshot()), strip(stored));
     fig.timing("slow senders cut off (timeouts 1 and 1.5 s)", Math.max(h!.ms, b!.ms));
     fig.fault("slow senders");
-    fig.errors(22, "408 or a closed connection for the slow senders");
+    fig.errors(22, "408 or a closed connection for slow senders");
     t.diagnostic(`slow headers cut after ${h!.ms.toFixed(0)} ms, trickled body after ${b!.ms.toFixed(0)} ms, 20 slowloris within ${Math.max(...l.map((a) => a.ms)).toFixed(0)} ms; 10 calls served meanwhile, slowest ${Math.max(...served).toFixed(0)} ms`);
   });
 
@@ -462,7 +462,7 @@ describe("bad input at the gateway", () => {
     assert.ok(rssAfter - rssBefore < 150, `memory bounded: RSS grew ${(rssAfter - rssBefore).toFixed(0)} MB`);
     assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
     fig.fault(`${load.calls.length} wrong tokens from 40 connections`);
-    fig.errors(load.calls.length, "401 for the wrong tokens; 0 for valid calls");
+    fig.errors(load.calls.length, "401 for wrong tokens (0 errors for valid calls)");
     fig.timing("valid call p50, quiet", p50(quiet));
     fig.timing("valid call p50, under the brute force", p50(during));
     fig.note(`brute force: ${load.calls.length} wrong tokens at ${((load.calls.length / bruteMs) * 1000).toFixed(0)}/s, all 401; valid calls ×${slowdown.toFixed(1)} slower at p50 meanwhile; RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB`);

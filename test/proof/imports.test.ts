@@ -26,6 +26,7 @@ describe("key imports and configuration with broken lines", () => {
   let tried = 0;
   let named = 0;
   let kept = 0;
+  let dupes = 0;
   leaks.secret("admin token", ADMIN);
 
   /** A key file: valid lines, duplicates, broken lines, comments; returns what a correct import must do. */
@@ -60,7 +61,7 @@ describe("key imports and configuration with broken lines", () => {
     leaks.check(fig);
     fig.badInputs(tried);
     fig.checked(kept, 0);
-    fig.note(`${tried} broken or duplicate lines and config values tried, ${named} named with their line, field or member; ${kept} valid lines kept`);
+    fig.note(`${tried} broken or repeated lines and config values tried: ${named} named with their line, field or member, ${dupes} repeats reported with their first line; ${kept} valid lines kept`);
     fig.fault("broken lines in key files, stdin, a Redis set, config files, the environment");
     fig.save();
   });
@@ -80,6 +81,7 @@ describe("key imports and configuration with broken lines", () => {
         named++;
       }
       tried += f.broken.length + f.dupes.length;
+      dupes += f.dupes.length;
       assert.match(r.stdout, new RegExp(`added ${f.valid.length}, already present ${f.dupes.length}, malformed ${f.broken.length}`));
       const store = await openStore(spec);
       try {
@@ -117,6 +119,7 @@ describe("key imports and configuration with broken lines", () => {
       assert.match(r.stdout, new RegExp(`added ${f.valid.length}, already present ${f.dupes.length}, malformed ${f.broken.length}`));
       named += f.broken.length;
       tried += f.broken.length + f.dupes.length;
+      dupes += f.dupes.length;
       kept += f.valid.length;
       const s = keyFile("stdin", "\n");
       const viaStdin = await runCli(["keys", "add", "-", "--url", gw.url], { KEYPOOL_ADMIN_TOKEN: ADMIN }, s.text);
@@ -125,6 +128,7 @@ describe("key imports and configuration with broken lines", () => {
       assert.match(viaStdin.stdout, new RegExp(`added ${s.valid.length}, `));
       named += s.broken.length;
       tried += s.broken.length + s.dupes.length;
+      dupes += s.dupes.length;
       kept += s.valid.length;
       const listed = await runCli(["keys", "list", "--url", gw.url, "--json"], { KEYPOOL_ADMIN_TOKEN: ADMIN });
       leaks.add("remote keys list", listed.stdout + listed.stderr);

@@ -241,7 +241,7 @@ describe("upstream faults at the gateway", () => {
       await kill(gw, "SIGTERM");
       captureOutput(leaks, gw);
       fig.errors(done.length, "504 at the deadline");
-      fig.timing("all keys hanging: 504 at (deadline 1.5 s)", slowest(done));
+      fig.timing("all keys hanging: 504 after (deadline 1.5 s)", slowest(done));
       t.diagnostic(`504 KP_DEADLINE after ${done.map((x) => (x.ended! - x.started).toFixed(0)).join(", ")} ms`);
     } finally {
       await sim.close();

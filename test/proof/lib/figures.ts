@@ -88,7 +88,7 @@ export class Figures {
   /** Errors clients saw; `what` says which and why they were expected. */
   errors(n: number, what?: string): void {
     this.#data.clientErrors += n;
-    if (what !== undefined && n > 0) this.#data.errorNotes.push(`${n} ${what}`);
+    if (what !== undefined && n > 0) this.#data.errorNotes.push(`${what}: ${n}`);
   }
 
   /** Acknowledged items checked, and how many of them were missing. */
