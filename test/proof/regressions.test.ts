@@ -47,6 +47,26 @@ describe("regressions found by the proof suite", () => {
     await assert.rejects(auth.authenticate(`Bearer ${token}`), (err: Error & { code?: string }) => err.code === "KP_TOKEN_REVOKED", "a revoke made meanwhile holds once the store is back");
   });
 
+  it("a flood of wrong tokens cannot evict a real token's entry and reset its requests-per-minute window (it could: one shared, bounded cache)", async () => {
+    const store = openMemoryStore();
+    const auth = new ClientAuth(store, { loopbackOnly: true, maxEntries: 100 });
+    const { token } = await issueToken(store, { name: "limited", rpm: 3 });
+    const use = async (): Promise<string> => {
+      const caller = await auth.authenticate(`Bearer ${token}`);
+      try {
+        auth.admit(caller, "gpt-4o-mini");
+        return "ok";
+      } catch (err) {
+        return (err as { code: string }).code;
+      }
+    };
+    const first = [await use(), await use(), await use(), await use()];
+    for (let i = 0; i < 250; i++) await auth.authenticate(`Bearer kp-wrong-${i}-${"x".repeat(32)}`).catch(() => undefined);
+    const after = [await use(), await use()];
+    assert.deepEqual(first, ["ok", "ok", "ok", "KP_TOKEN_RATE_LIMITED"]);
+    assert.deepEqual(after, ["KP_TOKEN_RATE_LIMITED", "KP_TOKEN_RATE_LIMITED"], "still over its limit after 250 wrong tokens");
+  });
+
   it("the usage stripper keeps a stream whose lines end with lone CRs, as SSE allows (it dropped the whole answer)", () => {
     const events = ['data: {"choices":[{"index":0,"delta":{"content":"kept"}}],"usage":null}', 'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}', "data: [DONE]"];
     for (const eol of ["\r", "\r\n", "\n"]) {

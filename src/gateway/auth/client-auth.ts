@@ -40,7 +40,10 @@ export class ClientAuth {
   readonly #maxAgeMs: number;
   readonly #maxEntries: number;
   readonly #now: () => number;
+  /** Tokens the store knows (their rate windows live here). */
   readonly #cache = new Map<string, Entry>();
+  /** Lookups that found no token, kept apart: a flood of wrong tokens evicts only these, never a real token's entry. */
+  readonly #unknown = new Map<string, Entry>();
   /** Whether the store holds any token (revoked ones too); once true, it stays true. */
   #anyToken = false;
   #anyCheckedAt = -Infinity;
@@ -70,6 +73,7 @@ export class ClientAuth {
   /** Forgets cached lookups (after a revoke through this instance). */
   invalidate(): void {
     this.#cache.clear();
+    this.#unknown.clear();
   }
 
   /**
@@ -83,7 +87,7 @@ export class ClientAuth {
     const digest = createHash("sha256").update(raw).digest();
     const hex = digest.toString("hex");
     const now = this.#now();
-    let entry = this.#cache.get(hex);
+    let entry = this.#cache.get(hex) ?? this.#unknown.get(hex);
     if (entry === undefined) entry = await this.#load(hex, digest);
     else if (now - entry.at > this.#maxAgeMs) entry = await this.#refreshOrKeep(entry, hex);
     else if (now - entry.at > this.#refreshMs) void this.#refresh(entry, hex).catch(() => {});
@@ -147,8 +151,7 @@ export class ClientAuth {
     const token = await this.#store.tokens.findByHash(hex);
     if (token !== null) this.#anyToken = true;
     const entry: Entry = { token, hash: token === null ? digest : Buffer.from(token.hash, "hex"), at: this.#now(), refreshing: null, rate: null };
-    if (this.#cache.size >= this.#maxEntries) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(hex, entry);
+    this.#keep(hex, entry);
     return entry;
   }
 
@@ -160,6 +163,14 @@ export class ClientAuth {
       if (KeypoolError.is(err) && err.code === "KP_STORE") return entry;
       throw err;
     }
+  }
+
+  /** Caches an entry with its kind (known or unknown token), each map bounded on its own. */
+  #keep(hex: string, entry: Entry): void {
+    const [into, from] = entry.token === null ? [this.#unknown, this.#cache] : [this.#cache, this.#unknown];
+    from.delete(hex);
+    if (!into.has(hex) && into.size >= this.#maxEntries) into.delete(into.keys().next().value!);
+    into.set(hex, entry);
   }
 
   #refresh(entry: Entry, hex: string): Promise<Entry> {
@@ -176,6 +187,7 @@ export class ClientAuth {
           entry.token = token;
         }
         entry.at = this.#now();
+        if ((entry.token === null) !== this.#unknown.has(hex)) this.#keep(hex, entry);
         return entry;
       })
       .finally(() => {
