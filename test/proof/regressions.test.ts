@@ -67,6 +67,30 @@ describe("regressions found by the proof suite", () => {
     assert.deepEqual(after, ["KP_TOKEN_RATE_LIMITED", "KP_TOKEN_RATE_LIMITED"], "still over its limit after 250 wrong tokens");
   });
 
+  it("a key that is not in the pool is not echoed whole by the admin API or the pool (a 404 quoted it)", async () => {
+    const h = await harness({ [key("present")]: "ok" });
+    try {
+      const missing = "sk-proj-awholekeythatisnotinthepool000000000001";
+      for (const [method, path, body] of [
+        ["GET", `/admin/keys/${missing}`, undefined],
+        ["DELETE", `/admin/keys/${missing}`, undefined],
+        ["POST", `/admin/keys/${missing}/disable`, "{}"],
+        ["PATCH", `/admin/keys/${missing}`, "{}"],
+        ["POST", "/admin/keys/probe", JSON.stringify({ ids: [missing] })],
+      ] as const) {
+        const res = await h.admin(path, { method, ...(body === undefined ? {} : { body }) });
+        const text = await res.text();
+        assert.equal(res.status, 404, text);
+        assert.ok(!text.includes(missing), `${method} ${path.slice(0, 20)}: ${text}`);
+        assert.match(text, /credential not found: sk-proj-…0001/);
+      }
+      await assert.rejects(h.pool.enable(missing), (err: Error) => !err.message.includes(missing) && /not found: sk-proj-…0001/.test(err.message));
+      await assert.rejects(h.pool.enable("key_0123456789abcdef"), /credential not found: key_0123456789abcdef/, "an id is shown as it is");
+    } finally {
+      await h.close();
+    }
+  });
+
   it("the usage stripper keeps a stream whose lines end with lone CRs, as SSE allows (it dropped the whole answer)", () => {
     const events = ['data: {"choices":[{"index":0,"delta":{"content":"kept"}}],"usage":null}', 'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}', "data: [DONE]"];
     for (const eol of ["\r", "\r\n", "\n"]) {
