@@ -252,7 +252,9 @@ describe("bad input at the gateway", () => {
     tried++;
     assert.ok(connectMethod.status === 0 || (connectMethod.status >= 400 && connectMethod.status < 500), `CONNECT refused (${connectMethod.status})`);
 
-    // Unknown routes and wrong methods.
+    // Unknown routes and wrong methods (and a key sent whole in a path: never echoed).
+    const stranger = proofKey("stranger");
+    leaks.secret("a key not in the pool", stranger);
     const routes: [string, string, string, string | null, number, string?][] = [
       ["unknown top-level path", "GET", "/nope", null, 404, "KP_ROUTE_NOT_FOUND"],
       ["/v2", "GET", "/v2/models", null, 404],
@@ -262,6 +264,7 @@ describe("bad input at the gateway", () => {
       ["unknown admin path", "GET", "/admin/nope", `Bearer ${ADMIN}`, 404, "KP_ROUTE_NOT_FOUND"],
       ["bad percent-encoding in an admin path", "GET", "/admin/keys/%E0%A4%A", `Bearer ${ADMIN}`, 404],
       ["a key that does not exist", "GET", "/admin/keys/key_nope", `Bearer ${ADMIN}`, 404, "KP_NOT_FOUND"],
+      ["a whole key that is not in the pool", "DELETE", `/admin/keys/${stranger}`, `Bearer ${ADMIN}`, 404, "KP_NOT_FOUND"],
       ["POST /healthz", "POST", "/healthz", null, 404],
       ["DELETE /metrics", "DELETE", "/metrics", null, 404],
       ["GET /admin/keys/probe", "GET", "/admin/keys/probe", `Bearer ${ADMIN}`, 405, "KP_METHOD_NOT_ALLOWED"],
