@@ -47,7 +47,7 @@ const time = (name: string, x: number): string => (name.includes("µs") ? x.toFi
 const cell = (s: string): string => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 const rows = records.map((r) => {
-  const errors = r.clientErrors === 0 ? "0" : `${n(r.clientErrors)}: ${r.errorNotes.join("; ")}`;
+  const errors = r.errorNotes.length === 0 ? n(r.clientErrors) : r.errorNotes.length === 1 ? r.errorNotes[0]! : `${n(r.clientErrors)} (${r.errorNotes.join("; ")})`;
   const lost = r.dataChecked === 0 ? (r.dataLost === 0 ? "–" : n(r.dataLost)) : `**${n(r.dataLost)}** of ${n(r.dataChecked)}`;
   const times = r.timings.map((t) => `${t.name}: ${time(t.name, t.ms)}`).join("; ");
   return `| ${cell(r.title)} | ${cell(r.faults.join("; "))} | ${r.requests === 0 ? "–" : n(r.requests)} | ${cell(errors)} | ${lost} | ${cell(times || "–")} | ${r.badInputs === 0 ? "–" : n(r.badInputs)} |`;
