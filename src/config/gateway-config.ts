@@ -34,6 +34,8 @@ export interface GatewayConfig {
   healthIntervalMs: number;
   /** Overall time budget of one proxied request. */
   deadlineMs: number | undefined;
+  /** Longest wait for an upstream's first byte, and longest silence inside an answer, before failing over. */
+  upstreamTimeoutMs: number;
   /** Key prefix in Redis (default `keypool:`): several pools on one database. */
   redisPrefix: string | undefined;
   /** USD per million tokens by model, over the built-in table. */
@@ -52,6 +54,7 @@ export interface GatewayFlags {
   shutdownTimeout?: string;
   strategy?: string;
   healthInterval?: string;
+  upstreamTimeout?: string;
   config?: string;
 }
 
@@ -126,6 +129,7 @@ const FIELDS = {
   strategy: { schema: z.enum(STRATEGIES), flag: "--strategy", env: "KEYPOOL_STRATEGY", file: "strategy", fallback: undefined },
   healthIntervalMs: { schema: int(0, 86_400_000), flag: "--health-interval", env: "KEYPOOL_HEALTH_INTERVAL_MS", file: "healthIntervalMs", fallback: 60_000 },
   deadlineMs: { schema: int(1000, 3_600_000), file: "deadlineMs", fallback: undefined },
+  upstreamTimeoutMs: { schema: int(100, 3_600_000), flag: "--upstream-timeout", env: "KEYPOOL_UPSTREAM_TIMEOUT_MS", file: "upstreamTimeoutMs", fallback: 60_000 },
   redisPrefix: { schema: z.string().trim().min(1).max(100), env: "KEYPOOL_REDIS_PREFIX", file: "redisPrefix", fallback: undefined },
   prices: { schema: z.record(z.string().min(1), z.object({ input: z.number().min(0), output: z.number().min(0) }).strict()), file: "prices", fallback: undefined },
 } satisfies Record<keyof GatewayConfig, Field>;
@@ -141,6 +145,7 @@ const FLAG_KEYS: Record<string, keyof GatewayFlags> = {
   "--shutdown-timeout": "shutdownTimeout",
   "--strategy": "strategy",
   "--health-interval": "healthInterval",
+  "--upstream-timeout": "upstreamTimeout",
 };
 
 function readConfigFile(path: string): Record<string, unknown> {

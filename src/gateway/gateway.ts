@@ -58,6 +58,7 @@ export async function openGatewayPool(config: GatewayConfig, log: Logger): Promi
     ...(config.redisPrefix === undefined ? {} : { redisPrefix: config.redisPrefix }),
     ...(config.prices === undefined ? {} : { prices: config.prices }),
     health: config.healthIntervalMs === 0 ? false : { intervalMs: config.healthIntervalMs },
+    timeouts: { headersMs: config.upstreamTimeoutMs, bodyMs: config.upstreamTimeoutMs },
     logger: log,
   });
   if (config.keys.length > 0) {

@@ -17,6 +17,7 @@ Configuration: flags, then the environment, then the config file (--config, JSON
   --shutdown-timeout    KEYPOOL_SHUTDOWN_TIMEOUT_MS  shutdownTimeoutMs  10000
   --strategy            KEYPOOL_STRATEGY             strategy           headroom
   --health-interval     KEYPOOL_HEALTH_INTERVAL_MS   healthIntervalMs   60000 (0: off)
+  --upstream-timeout    KEYPOOL_UPSTREAM_TIMEOUT_MS  upstreamTimeoutMs  60000
                                                      headersTimeoutMs   20000
                                                      requestTimeoutMs   120000
                                                      deadlineMs         600000
@@ -52,6 +53,7 @@ export function registerServe(program: Command): void {
     .option("--shutdown-timeout <ms>", "how long in-flight requests get to finish on SIGTERM")
     .option("--strategy <name>", "key selection: random, round-robin, weighted, least-busy, headroom")
     .option("--health-interval <ms>", "health-check interval (0 turns it off)")
+    .option("--upstream-timeout <ms>", "longest wait for an upstream's first byte, and longest silence in an answer, before failing over")
     .addHelpText("after", HELP)
     .action(async (flags: GatewayFlags) => (await import("../serve-action.ts")).runServe(flags));
 }
