@@ -59,6 +59,8 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
   try {
     await loadPrices();
     const pool = await Pool.open(store, config);
+    const log = options.logger;
+    if (log !== undefined) pool.on("error", (err: unknown) => log.warn({ err }, "pool: background work failed"));
     const dispatchers = new Dispatchers({ connectMs: config.timeouts.connectMs });
     pool.fetch = createPooledFetch(pool, dispatchers);
     const h = options.health === false ? {} : (options.health ?? {});

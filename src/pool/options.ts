@@ -53,6 +53,7 @@ export interface PoolOptions {
   secretKey?: string;
   /** Key prefix in Redis (default `keypool:`). */
   redisPrefix?: string;
+  /** Where background failures go (a change feed that could not be read, a write that failed for good); unset, they are dropped unless you listen to the pool's "error" event. */
   logger?: Logger;
   /** Random source for selection (tests). */
   rng?: () => number;
