@@ -69,6 +69,23 @@ export function chatConformance(getStore: () => Store): void {
     assert.equal(await store.tokens.addUsage("tok_missing", 1, 1), null);
   });
 
+  it("charges a usage batch to its tokens once, however it is split and replayed", async () => {
+    const store = getStore();
+    const id = `tok_batch_${Date.now()}`;
+    await store.tokens.create(token(id, { hash: `hash-${id}` }));
+    const at = Date.UTC(2026, 10, 21, 9, 0);
+    // 70 records (more than any one statement's rows), two credentials, one rollup row each; then a replay mixed with new ones.
+    const rec = (n: number) => ({ id: `${id}_u${String(n).padStart(3, "0")}`, time: at + n, credentialId: n % 2 === 0 ? "key_even" : "key_odd", tokenId: id, model: "gpt-4o-mini", promptTokens: 3, completionTokens: 2, costUsd: 0.5, estimated: false });
+    await store.usage.record(Array.from({ length: 70 }, (_, n) => rec(n)));
+    await store.usage.record(Array.from({ length: 80 }, (_, n) => rec(n))); // 70 seen, 10 new
+    const t = await store.tokens.get(id);
+    assert.equal(t?.usedTokens, 80 * 5, "each record's tokens counted once");
+    assert.equal(t?.lastUsedAt, at + 79);
+    const rows = await store.usage.query({ tokenId: id, groupBy: ["credential"] });
+    assert.deepEqual(rows.map((r) => [r.credentialId, r.requests, r.promptTokens, r.completionTokens]).sort(), [["key_even", 40, 120, 80], ["key_odd", 40, 120, 80]]);
+    assert.ok(Math.abs(rows.reduce((s, r) => s + r.costUsd, 0) - 40) < 1e-9);
+  });
+
   it("stores conversations and their message chains", async () => {
     const store = getStore();
     const cid = `c_${Math.random().toString(36).slice(2)}`;

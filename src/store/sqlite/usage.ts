@@ -14,12 +14,14 @@ const DAY = 86_400_000;
 /** A record id replayed within this window is recognised; older ids are forgotten to bound the table. */
 export const USAGE_DEDUP_WINDOW_MS = 7 * DAY;
 
-const SEEN_SQL = "INSERT OR IGNORE INTO usage_seen (id, seen_at) VALUES (?, ?)";
+/** Rows per `usage_seen` insert: one statement marks a batch's ids and names the new ones. */
+const SEEN_ROWS = 32;
+const seenSql = (rows: number): string => `INSERT OR IGNORE INTO usage_seen (id, seen_at) VALUES ${Array(rows).fill("(?, ?)").join(", ")} RETURNING id`;
 const ROLLUP_SQL = `INSERT INTO usage_hourly
   (hour, credential_id, token_id, model, requests, prompt_tokens, completion_tokens, cost_usd)
-  VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (hour, credential_id, token_id, model) DO UPDATE SET
-    requests = requests + 1,
+    requests = requests + excluded.requests,
     prompt_tokens = prompt_tokens + excluded.prompt_tokens,
     completion_tokens = completion_tokens + excluded.completion_tokens,
     cost_usd = cost_usd + excluded.cost_usd`;
@@ -94,20 +96,69 @@ function toUsageRow(row: Row, groups: readonly UsageGroup[]): UsageRow {
   return out;
 }
 
+/** The records of `chunk` whose ids the store had not seen, now marked seen. */
+function unseen(conn: Connection, chunk: readonly UsageRecord[], now: number): UsageRecord[] {
+  const fresh = new Set<string>();
+  for (let i = 0; i < chunk.length; i += SEEN_ROWS) {
+    const part = chunk.slice(i, i + SEEN_ROWS);
+    const params: SQLInputValue[] = [];
+    for (const r of part) params.push(r.id, now);
+    for (const row of conn.prepare(seenSql(part.length)).all(...params)) fresh.add(String(row.id));
+  }
+  return fresh.size === chunk.length ? [...chunk] : chunk.filter((r) => fresh.has(r.id));
+}
+
+interface Sum {
+  hour: number;
+  credentialId: string;
+  tokenId: string;
+  model: string;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
+/** A batch's records summed per rollup row, and its tokens per client token: one statement per row and per token, not per record. */
+function sums(records: readonly UsageRecord[]): { rollups: Iterable<Sum>; tokens: Map<string, { tokens: number; lastAt: number }> } {
+  const rollups = new Map<string, Sum>();
+  const tokens = new Map<string, { tokens: number; lastAt: number }>();
+  for (const r of records) {
+    const hour = hourStart(r.time);
+    const key = `${hour}\u0000${r.credentialId}\u0000${r.tokenId ?? ""}\u0000${r.model}`;
+    const sum = rollups.get(key);
+    if (sum === undefined) {
+      rollups.set(key, { hour, credentialId: r.credentialId, tokenId: r.tokenId ?? "", model: r.model, requests: 1, promptTokens: r.promptTokens, completionTokens: r.completionTokens, costUsd: r.costUsd });
+    } else {
+      sum.requests++;
+      sum.promptTokens += r.promptTokens;
+      sum.completionTokens += r.completionTokens;
+      sum.costUsd += r.costUsd;
+    }
+    if (r.tokenId !== null) {
+      const t = tokens.get(r.tokenId);
+      if (t === undefined) tokens.set(r.tokenId, { tokens: r.promptTokens + r.completionTokens, lastAt: r.time });
+      else {
+        t.tokens += r.promptTokens + r.completionTokens;
+        t.lastAt = Math.max(t.lastAt, r.time);
+      }
+    }
+  }
+  return { rollups: rollups.values(), tokens };
+}
+
 export function sqliteUsageRepo(conn: Connection): UsageRepo {
   return {
     async record(records: readonly UsageRecord[]) {
       for await (const chunk of inChunks(records)) {
         conn.write("record usage", () => {
-          const seen = conn.prepare(SEEN_SQL);
+          const fresh = unseen(conn, chunk, Date.now()); // a replayed record is counted once
+          if (fresh.length === 0) return;
+          const { rollups, tokens } = sums(fresh);
           const rollup = conn.prepare(ROLLUP_SQL);
+          for (const u of rollups) rollup.run(u.hour, u.credentialId, u.tokenId, u.model, u.requests, u.promptTokens, u.completionTokens, u.costUsd);
           const token = conn.prepare(TOKEN_SQL);
-          const now = Date.now();
-          for (const r of chunk) {
-            if (seen.run(r.id, now).changes === 0) continue; // counted before
-            rollup.run(hourStart(r.time), r.credentialId, r.tokenId ?? "", r.model, r.promptTokens, r.completionTokens, r.costUsd);
-            if (r.tokenId !== null) token.run(r.promptTokens + r.completionTokens, r.time, r.tokenId);
-          }
+          for (const [id, t] of tokens) token.run(t.tokens, t.lastAt, id);
         });
       }
     },
