@@ -1,7 +1,12 @@
-/** The I/O of a probe of an API key: `GET /models`, then the legacy billing pair. */
-import { classify } from "../pool/outcome.ts";
+/**
+ * The I/O of a probe of an API key: `GET /models`, then the legacy billing
+ * pair; for a quarantined key that neither can vouch for, a one-token
+ * completion (an upstream answers `/models` for a key without quota, so that
+ * alone would bring such a key back to fail again at every health round).
+ */
+import { classify, type Outcome } from "../pool/outcome.ts";
 import type { Pool } from "../pool/pool.ts";
-import { billingVerdict, type HttpReply, type ProbeReport } from "../pool/health/verdict.ts";
+import { billingVerdict, type BillingVerdict, type HttpReply, type ProbeReport } from "../pool/health/verdict.ts";
 import type { CredentialRecord } from "../pool/types.ts";
 import { upstreamHeaders } from "./auth-headers.ts";
 import type { Dispatchers } from "./dispatchers.ts";
@@ -9,6 +14,8 @@ import { headerGetter, parseMaybeJson, readBounded, send, TransportFailureError 
 import { joinUpstream } from "./upstream-url.ts";
 
 const DAY = 86_400_000;
+/** Asked of a quarantined key without a model allow-list: cheap, and served by OpenAI and most relays. */
+const TRIAL_MODEL = "gpt-4o-mini";
 const ymd = (t: number): string => new Date(t).toISOString().slice(0, 10);
 
 export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs = 15_000) {
@@ -28,6 +35,35 @@ export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs =
     return { status: answer.status, body: parseMaybeJson(await readBounded(answer.body, 1_048_576)), headers: headerGetter(answer.headers) };
   };
 
+  /** The smallest request that spends quota: one token out of the key's first allowed model (or a cheap default). */
+  const trial = async (rec: CredentialRecord): Promise<Outcome> => {
+    const model = rec.models?.[0] ?? TRIAL_MODEL;
+    const body = Buffer.from(JSON.stringify({ model, messages: [{ role: "user", content: "ping" }], max_tokens: 1 }));
+    try {
+      const answer = await send(joinUpstream(pool.upstreamOf(rec), "/chat/completions"), {
+        method: "POST",
+        headers: upstreamHeaders([["content-type", "application/json"], ["accept", "application/json"]], rec),
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+        dispatcher: dispatchers.for(rec.proxy),
+        headersTimeoutMs: timeoutMs,
+        bodyTimeoutMs: timeoutMs,
+      });
+      const raw = await readBounded(answer.body);
+      return classify({ status: answer.status, headers: headerGetter(answer.headers), body: parseMaybeJson(raw) });
+    } catch (err) {
+      if (err instanceof TransportFailureError) return classify({ transport: err.failure });
+      throw err;
+    }
+  };
+
+  /** A quarantined key comes back only on evidence; a spent budget is the pool's own verdict, no request changes it. */
+  const needsTrial = (rec: CredentialRecord, billing: BillingVerdict | null): boolean =>
+    rec.state === "quarantined" && !(rec.reason ?? "").startsWith("budget") && (billing === null || billing.kind === "unsupported");
+
+  const withTrial = async (rec: CredentialRecord, report: ProbeReport): Promise<ProbeReport> =>
+    report.auth.kind === "success" && needsTrial(rec, report.billing) ? { ...report, trial: await trial(rec) } : report;
+
   return async function probe(rec: CredentialRecord): Promise<ProbeReport> {
     let models;
     try {
@@ -39,16 +75,16 @@ export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs =
     const auth = classify({ status: models.status, headers: models.headers, body: models.body });
     if (auth.kind !== "success" && auth.kind !== "quota") return { auth, billing: null };
     const upstream = pool.upstreamOf(rec);
-    if ((billingUnsupported.get(upstream) ?? 0) > Date.now()) return { auth, billing: null };
+    if ((billingUnsupported.get(upstream) ?? 0) > Date.now()) return withTrial(rec, { auth, billing: null });
     try {
       const sub = await get(rec, "/dashboard/billing/subscription");
       const now = Date.now();
       const usage = sub.status === 200 ? await get(rec, `/dashboard/billing/usage?start_date=${ymd(now - 90 * DAY)}&end_date=${ymd(now + DAY)}`) : null;
       const billing = billingVerdict(sub, usage, now);
       if (billing.kind === "unsupported") billingUnsupported.set(upstream, now + DAY);
-      return { auth, billing };
+      return withTrial(rec, { auth, billing });
     } catch (err) {
-      if (err instanceof TransportFailureError) return { auth, billing: null };
+      if (err instanceof TransportFailureError) return withTrial(rec, { auth, billing: null });
       throw err;
     }
   };

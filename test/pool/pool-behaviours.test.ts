@@ -150,5 +150,28 @@ for (const [i, kind] of STORE_KINDS.entries()) {
         await store.close();
       }
     }));
+
+    it("keeps a key out of quota quarantined where /models answers it and billing is not served, until a trial completion succeeds", () => withStore(kind, async (ts) => {
+      const quota = simKey("hcnoquota", i);
+      const store = await ts.open();
+      const sp = await simPool({ [quota]: "quota:billing=session-key", [simKey("hcok2", i)]: "ok" }, { store }, sim);
+      try {
+        await load(10, 2, () => ask(sp.client));
+        assert.equal(sp.pool.get(quota)!.state, "quarantined");
+        for (let round = 0; round < 2; round++) {
+          await sp.pool.probe();
+          assert.equal(sp.pool.get(quota)!.state, "quarantined", `health round ${round + 1}: /models answers, but the quota is still gone`);
+        }
+        sim.topUp(quota, 100);
+        await sp.pool.probe();
+        assert.equal(sp.pool.get(quota)!.state, "active", "topped up: a completion succeeds, back in service");
+        const [ev] = await sp.pool.events({ credentialId: credentialId(quota), kind: "state" });
+        assert.equal(ev?.reason, "recovered: a completion succeeded");
+        assert.equal(ev?.evidence?.probe, "completion");
+      } finally {
+        await sp.pool.close();
+        await store.close();
+      }
+    }));
   });
 }

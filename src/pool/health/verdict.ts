@@ -44,6 +44,20 @@ export interface ProbeReport {
   auth: Outcome;
   /** Null when billing was not asked (known unsupported, or the key is dead). */
   billing: BillingVerdict | null;
+  /**
+   * A one-token completion, asked of a quarantined key when neither `/models`
+   * nor billing can tell whether its quota is back (`/models` answers keys
+   * without quota, and most upstreams no longer serve billing). Absent when
+   * not asked.
+   */
+  trial?: Outcome;
+}
+
+/** Whether a quarantined key's trial completion is reason to bring it back (null: no trial, decide as before). */
+function trialSays(trial: Outcome | undefined): "back" | "stay" | null {
+  if (trial === undefined) return null;
+  // Rate limits and a missing model say the key itself has quota again; cooling and learning handle the rest.
+  return trial.kind === "success" || trial.kind === "rate_limited" || trial.kind === "model_missing" || trial.kind === "too_large" ? "back" : "stay";
 }
 
 function to(rec: CredentialRecord, state: "active" | "quarantined" | "retired", reason: string, now: number, evidence: Plan["evidence"]): Plan | null {
@@ -55,9 +69,10 @@ function to(rec: CredentialRecord, state: "active" | "quarantined" | "retired", 
 
 /** The change a probe calls for, if any. */
 export function planForProbe(rec: CredentialRecord, report: ProbeReport, spentUsd: number, now: number): Plan | null {
-  const { auth, billing } = report;
+  const { auth, billing, trial } = report;
   if (auth.kind === "invalid") return to(rec, "retired", auth.code ?? "invalid credential", now, evidenceOf(auth, { probe: "models" }));
   if (auth.kind === "quota") return to(rec, "quarantined", auth.code ?? "out of quota", now, evidenceOf(auth, { probe: "models" }));
+  if (trial?.kind === "invalid") return to(rec, "retired", trial.code ?? "invalid credential", now, evidenceOf(trial, { probe: "completion" }));
   if (billing !== null) {
     const why =
       billing.kind === "expired"
@@ -74,6 +89,9 @@ export function planForProbe(rec: CredentialRecord, report: ProbeReport, spentUs
   }
   // Recovery: only a quarantined key comes back this way; cooling ends by time, retired never.
   if (auth.kind === "success" && rec.state === "quarantined") {
+    const says = trialSays(trial);
+    if (says === "stay") return null;
+    if (says === "back") return to(rec, "active", "recovered: a completion succeeded", now, { probe: "completion" });
     return to(rec, "active", billing?.kind === "ok" ? "recovered: billing has room again" : "recovered: answers again", now, { probe: billing === null || billing.kind === "unsupported" ? "models" : "billing" });
   }
   return null;

@@ -8,10 +8,10 @@ function json(body: string): ApiResult {
   return { kind: "json", body, usage: null };
 }
 
-/** billing-unsupported: what a relay without the billing routes answers, or null. */
+/** billing-unsupported, or any key with billing=MODE: what a relay without the billing routes answers, or null. */
 function unsupported(r: ApiRequest): ApiResult | null {
   const b = r.state.behaviour;
-  if (b.name !== "billing-unsupported") return null;
+  if (b.billingMode === null) return null;
   if (b.billingMode === "empty") return json("{}");
   if (b.billingMode === "session-key") {
     const route = r.path.replace(/^\/v1/, "");

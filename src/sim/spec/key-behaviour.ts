@@ -23,7 +23,7 @@ export type KeyBehaviourName = keyof typeof KEY_BEHAVIOURS;
 export const KEY_TABLE: BehaviourTable = {
   kind: "key",
   names: KEY_BEHAVIOURS,
-  common: ["models", "limit_usd", "used_usd", "rpm", "tpm", "window_ms"],
+  common: ["models", "limit_usd", "used_usd", "rpm", "tpm", "window_ms", "billing"],
 };
 
 /** A key's behaviour in object form, as a scenario file or `PUT /_sim/keys/:key` gives it. */
@@ -40,6 +40,7 @@ export interface BehaviourSpec {
   tokens?: number;
   after?: string;
   mode?: "404" | "empty" | "session-key";
+  billing?: "404" | "empty" | "session-key";
   body?: "json" | "text";
   models?: string[];
   limit_usd?: number;
@@ -62,7 +63,8 @@ export interface KeyBehaviour {
   readonly requests: number | null;
   readonly tokens: number | null;
   readonly cut: Cut;
-  readonly billingMode: "404" | "empty" | "session-key";
+  /** How the billing routes fail, or null when they answer. */
+  readonly billingMode: "404" | "empty" | "session-key" | null;
   readonly bareBody: "json" | "text";
   readonly models: ReadonlySet<string> | null;
   readonly limitUsd: number;
@@ -98,7 +100,7 @@ export function toKeyBehaviour(value: string | BehaviourSpec | SpecObject, where
     requests: exhaustsDefault ? 5 : (spec.requests ?? null),
     tokens: spec.tokens ?? null,
     cut: parseCut(spec.after),
-    billingMode: spec.mode ?? "404",
+    billingMode: name === "billing-unsupported" ? (spec.mode ?? spec.billing ?? "404") : (spec.billing ?? null),
     bareBody: spec.body ?? "json",
     models: spec.models ? new Set(spec.models) : null,
     limitUsd,

@@ -53,6 +53,11 @@ export const PARAMS = {
     schema: z.enum(["404", "empty", "session-key"], { error: "must be 404, empty or session-key" }),
     fromString: str,
   },
+  billing: {
+    help: "the billing routes answer as on a relay without them (any behaviour): 404, empty or session-key",
+    schema: z.enum(["404", "empty", "session-key"], { error: "must be 404, empty or session-key" }),
+    fromString: str,
+  },
   body: {
     help: "json (default: {\"error\":{\"message\":\"Unauthorized\"}}) or text",
     schema: z.enum(["json", "text"], { error: "must be json or text" }),

@@ -1,0 +1,48 @@
+/** planForProbe: what a health probe's answers do to a credential (pure). */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { planForProbe, type ProbeReport } from "../../src/pool/health/verdict.ts";
+import { classify } from "../../src/pool/outcome.ts";
+import type { CredentialRecord } from "../../src/pool/types.ts";
+import { record } from "../helpers/records.ts";
+
+const NOW = 1_800_000_000_000;
+const ok = classify({ status: 200 });
+const quota = classify({ status: 429, body: { error: { message: "You exceeded your current quota", type: "insufficient_quota", param: null, code: "insufficient_quota" } } });
+const invalid = classify({ status: 401, body: { error: { message: "Incorrect API key", type: "invalid_request_error", param: null, code: "invalid_api_key" } } });
+const busy = classify({ status: 503, body: "" });
+const unsupported = { kind: "unsupported", why: "subscription answered 403" } as const;
+
+function quarantined(reason: string): CredentialRecord {
+  return { ...record("sk-probe-verdict-0000000000000001"), state: "quarantined", reason, since: NOW - 60_000 };
+}
+
+const report = (over: Partial<ProbeReport>): ProbeReport => ({ auth: ok, billing: unsupported, ...over });
+
+describe("planForProbe: a quarantined key and its trial completion", () => {
+  it("stays quarantined while the trial is out of quota, though /models answers", () => {
+    assert.equal(planForProbe(quarantined("insufficient_quota"), report({ trial: quota }), 0, NOW), null);
+  });
+
+  it("stays quarantined when the trial is inconclusive (an upstream fault)", () => {
+    assert.equal(planForProbe(quarantined("insufficient_quota"), report({ trial: busy }), 0, NOW), null);
+  });
+
+  it("comes back when the trial succeeds, naming the evidence", () => {
+    const plan = planForProbe(quarantined("insufficient_quota"), report({ trial: ok }), 0, NOW);
+    assert.equal(plan?.to, "active");
+    assert.equal(plan?.reason, "recovered: a completion succeeded");
+    assert.equal(plan?.evidence?.probe, "completion");
+  });
+
+  it("is retired when the trial says the key is dead", () => {
+    const plan = planForProbe(quarantined("insufficient_quota"), report({ trial: invalid }), 0, NOW);
+    assert.equal(plan?.to, "retired");
+    assert.equal(plan?.reason, "invalid_api_key");
+  });
+
+  it("without a trial, decides on /models and billing as before", () => {
+    assert.equal(planForProbe(quarantined("insufficient_quota"), report({}), 0, NOW)?.to, "active");
+    assert.equal(planForProbe(quarantined("insufficient_quota"), report({ billing: { kind: "exhausted", limitUsd: 5, usedUsd: 5 } }), 0, NOW), null);
+  });
+});
