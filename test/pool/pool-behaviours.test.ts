@@ -159,7 +159,8 @@ for (const [i, kind] of STORE_KINDS.entries()) {
         await load(10, 2, () => ask(sp.client));
         assert.equal(sp.pool.get(quota)!.state, "quarantined");
         for (let round = 0; round < 2; round++) {
-          await sp.pool.probe();
+          const results = await sp.pool.probe();
+          assert.match(results.find((r) => r.id === credentialId(quota))?.finding ?? "", /completion quota/, "the finding names the trial");
           assert.equal(sp.pool.get(quota)!.state, "quarantined", `health round ${round + 1}: /models answers, but the quota is still gone`);
         }
         sim.topUp(quota, 100);

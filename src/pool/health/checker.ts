@@ -129,5 +129,6 @@ export class HealthChecker {
 function describe(r: ProbeReport, change: string | undefined): string {
   const auth = r.auth.kind === "success" ? "answers" : `${r.auth.kind}${r.auth.status === null ? "" : ` (${r.auth.status})`}`;
   const billing = r.billing === null ? "" : `; billing ${r.billing.kind}`;
-  return `${auth}${billing}${change === undefined ? "" : ` → ${change}`}`;
+  const trial = r.trial === undefined ? "" : `; completion ${r.trial.kind === "success" ? "answers" : r.trial.kind}`;
+  return `${auth}${billing}${trial}${change === undefined ? "" : ` → ${change}`}`;
 }
