@@ -12,10 +12,9 @@ import { upstreamHeaders } from "./auth-headers.ts";
 import type { Dispatchers } from "./dispatchers.ts";
 import { headerGetter, parseMaybeJson, readBounded, send, TransportFailureError } from "./send.ts";
 import { joinUpstream } from "./upstream-url.ts";
+import { listedModels, trialModel } from "../pool/health/trial-model.ts";
 
 const DAY = 86_400_000;
-/** Asked of a quarantined key without a model allow-list: cheap, and served by OpenAI and most relays. */
-const TRIAL_MODEL = "gpt-4o-mini";
 const ymd = (t: number): string => new Date(t).toISOString().slice(0, 10);
 
 export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs = 15_000) {
@@ -35,9 +34,9 @@ export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs =
     return { status: answer.status, body: parseMaybeJson(await readBounded(answer.body, 1_048_576)), headers: headerGetter(answer.headers) };
   };
 
-  /** The smallest request that spends quota: one token out of the key's first allowed model (or a cheap default). */
-  const trial = async (rec: CredentialRecord): Promise<Outcome> => {
-    const model = rec.models?.[0] ?? TRIAL_MODEL;
+  /** The smallest request that spends quota: one token of a chat model the key serves. */
+  const trial = async (rec: CredentialRecord, listing: unknown): Promise<Outcome> => {
+    const model = trialModel(rec.models, listedModels(listing));
     const body = Buffer.from(JSON.stringify({ model, messages: [{ role: "user", content: "ping" }], max_tokens: 1 }));
     try {
       const answer = await send(joinUpstream(pool.upstreamOf(rec), "/chat/completions"), {
@@ -61,8 +60,8 @@ export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs =
   const needsTrial = (rec: CredentialRecord, billing: BillingVerdict | null): boolean =>
     rec.state === "quarantined" && !(rec.reason ?? "").startsWith("budget") && (billing === null || billing.kind === "unsupported");
 
-  const withTrial = async (rec: CredentialRecord, report: ProbeReport): Promise<ProbeReport> =>
-    report.auth.kind === "success" && needsTrial(rec, report.billing) ? { ...report, trial: await trial(rec) } : report;
+  const withTrial = async (rec: CredentialRecord, report: ProbeReport, listing: unknown): Promise<ProbeReport> =>
+    report.auth.kind === "success" && needsTrial(rec, report.billing) ? { ...report, trial: await trial(rec, listing) } : report;
 
   return async function probe(rec: CredentialRecord): Promise<ProbeReport> {
     let models;
@@ -75,16 +74,16 @@ export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs =
     const auth = classify({ status: models.status, headers: models.headers, body: models.body });
     if (auth.kind !== "success" && auth.kind !== "quota") return { auth, billing: null };
     const upstream = pool.upstreamOf(rec);
-    if ((billingUnsupported.get(upstream) ?? 0) > Date.now()) return withTrial(rec, { auth, billing: null });
+    if ((billingUnsupported.get(upstream) ?? 0) > Date.now()) return withTrial(rec, { auth, billing: null }, models.body);
     try {
       const sub = await get(rec, "/dashboard/billing/subscription");
       const now = Date.now();
       const usage = sub.status === 200 ? await get(rec, `/dashboard/billing/usage?start_date=${ymd(now - 90 * DAY)}&end_date=${ymd(now + DAY)}`) : null;
       const billing = billingVerdict(sub, usage, now);
       if (billing.kind === "unsupported") billingUnsupported.set(upstream, now + DAY);
-      return withTrial(rec, { auth, billing });
+      return withTrial(rec, { auth, billing }, models.body);
     } catch (err) {
-      if (err instanceof TransportFailureError) return withTrial(rec, { auth, billing: null });
+      if (err instanceof TransportFailureError) return withTrial(rec, { auth, billing: null }, models.body);
       throw err;
     }
   };

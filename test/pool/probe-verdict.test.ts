@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { planForProbe, type ProbeReport } from "../../src/pool/health/verdict.ts";
 import { classify } from "../../src/pool/outcome.ts";
+import { DEFAULT_TRIAL_MODEL, listedModels, trialModel } from "../../src/pool/health/trial-model.ts";
 import type { CredentialRecord } from "../../src/pool/types.ts";
 import { record } from "../helpers/records.ts";
 
@@ -44,5 +45,25 @@ describe("planForProbe: a quarantined key and its trial completion", () => {
   it("without a trial, decides on /models and billing as before", () => {
     assert.equal(planForProbe(quarantined("insufficient_quota"), report({}), 0, NOW)?.to, "active");
     assert.equal(planForProbe(quarantined("insufficient_quota"), report({ billing: { kind: "exhausted", limitUsd: 5, usedUsd: 5 } }), 0, NOW), null);
+  });
+});
+
+describe("trialModel: what a trial completion asks for", () => {
+  it("takes the key's own allow-list first", () => {
+    assert.equal(trialModel(["my-deployment", "gpt-4o"], ["gpt-4o-mini"]), "my-deployment");
+  });
+
+  it("prefers a cheap OpenAI chat model the key lists", () => {
+    assert.equal(trialModel(null, listedModels({ data: [{ id: "text-embedding-3-small" }, { id: "gpt-4o" }, { id: "gpt-4o-mini" }] })), "gpt-4o-mini");
+  });
+
+  it("takes a relay's own chat model, never an embedding or image model", () => {
+    assert.equal(trialModel(null, listedModels({ data: [{ id: "bge-embedding-large" }, { id: "dall-e-3" }, { id: "qwen2.5-72b-instruct" }] })), "qwen2.5-72b-instruct");
+  });
+
+  it("falls back to the default when the listing is missing or malformed", () => {
+    assert.equal(trialModel(null, listedModels("not json")), DEFAULT_TRIAL_MODEL);
+    assert.equal(trialModel(null, listedModels({ data: [null, { id: 3 }, {}] })), DEFAULT_TRIAL_MODEL);
+    assert.equal(trialModel([], []), DEFAULT_TRIAL_MODEL);
   });
 });
