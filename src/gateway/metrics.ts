@@ -20,6 +20,7 @@ export class GatewayMetrics {
   readonly #transitions: Counter<"from" | "to">;
   readonly #tokens: Counter<"kind">;
   readonly #cost: Counter;
+  readonly #estimated: Counter;
   readonly #inflight: Gauge;
   readonly #bound = new Map<string, Inc>();
   readonly #boundLatency = new Map<string, Observe>();
@@ -45,6 +46,7 @@ export class GatewayMetrics {
     this.#failovers = new Counter({ name: "keypool_failovers_total", help: "Requests answered by a credential after at least one failed attempt", registers });
     this.#transitions = new Counter({ name: "keypool_state_transitions_total", help: "Credential state changes made by this instance", labelNames: ["from", "to"], registers });
     this.#tokens = new Counter({ name: "keypool_tokens_metered_total", help: "Tokens metered from upstream usage", labelNames: ["kind"], registers });
+    this.#estimated = new Counter({ name: "keypool_usage_estimated_total", help: "Answers that carried no usage, counted with the tokenizer instead (a relay ignoring stream_options shows here)", registers });
     this.#cost = new Counter({ name: "keypool_cost_usd_total", help: "Cost of the metered usage at model prices (USD)", registers });
     this.#inflight = new Gauge({ name: "keypool_inflight_requests", help: "Requests being answered now", registers, collect: () => this.#inflight.set(this.inflight) });
     const keys = new Gauge({
@@ -110,7 +112,8 @@ export class GatewayMetrics {
     this.#transitions.inc({ from: ev.from ?? "none", to: ev.to ?? "none" });
   }
 
-  metered(prompt: number, completion: number, cost: number): void {
+  metered(prompt: number, completion: number, cost: number, estimated = false): void {
+    if (estimated) this.#estimated.inc();
     if (prompt > 0) this.#tokens.inc({ kind: "prompt" }, prompt);
     if (completion > 0) this.#tokens.inc({ kind: "completion" }, completion);
     if (cost > 0) this.#cost.inc(cost);

@@ -14,7 +14,10 @@ import { sendJson } from "../http/respond.ts";
 import type { GatewayResponse } from "../http/response.ts";
 import type { Caller } from "../auth/client-auth.ts";
 import { prepareJson, type Prepared } from "./prepare.ts";
-import { ROUTE_LABEL, routeOf } from "./routes.ts";
+import { AnswerKeeper } from "./answer-keeper.ts";
+import { estimateUsage } from "./estimate.ts";
+import { ROUTE_LABEL, routeOf, type ProxyRoute } from "./routes.ts";
+import type { TokenUsage } from "../../transport/usage.ts";
 import { UsageStripper } from "./usage-stripper.ts";
 import { scrubSecrets } from "../../util/scrub.ts";
 
@@ -61,7 +64,7 @@ export async function handleProxy(ctx: GatewayContext, req: IncomingMessage, res
   if (info.json && body !== null) p = prepareJson(info, body);
   else {
     const model = path.startsWith("/v1/models/") ? safeDecode(path.slice(11)) : modelOf(body);
-    p = { body: body === null || body.length === 0 ? null : body, model, stream: false, stripUsage: false };
+    p = { body: body === null || body.length === 0 ? null : body, model, stream: false, stripUsage: false, parsed: null };
   }
   ctx.auth.admit(caller, p.model);
 
@@ -88,34 +91,36 @@ export async function handleProxy(ctx: GatewayContext, req: IncomingMessage, res
     res.end(clean === text ? d.body : clean);
     return;
   }
-  await stream(ctx, res, d, d.body, caller, p);
+  await stream(ctx, res, d, d.body, caller, p, info.route);
 }
 
 /** Bodies up to this size with a known length are sent in one write, after metering; larger ones and streams are piped. */
 const BUFFER_LIMIT = 1024 * 1024;
 
-async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, upstream: Readable, caller: Caller, p: Prepared): Promise<void> {
+async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, upstream: Readable, caller: Caller, p: Prepared, route: ProxyRoute): Promise<void> {
   const sse = isSse(d.headers);
   const length = Number(d.headers["content-length"] ?? Number.NaN);
   if (!sse && length <= BUFFER_LIMIT) {
     // A JSON answer is of no use to its client before its last byte: collected, metered, then sent
     // in one write (headers and body together), never a write per chunk plus one for the end.
-    let body: Buffer;
+    let body: Buffer | null = null;
     try {
       body = await collect(upstream, length);
     } finally {
-      await meter(ctx, res, d, caller, p);
+      await meter(ctx, res, d, caller, p, { route, sse: false, keeper: null, body });
     }
     res.writeHead(d.status, answerHeaders(d.headers, false));
     res.end(body);
     return;
   }
   const stripper = p.stripUsage && sse ? new UsageStripper() : null;
+  // Kept for an estimate in case the answer carries no usage (dropped at its end either way).
+  const keeper = p.parsed !== null && ESTIMATED.has(route) ? new AnswerKeeper() : null;
   res.writeHead(d.status, answerHeaders(d.headers, stripper !== null));
   try {
-    await relay(upstream, res, stripper);
+    await relay(upstream, res, stripper, keeper);
   } finally {
-    await meter(ctx, res, d, caller, p);
+    await meter(ctx, res, d, caller, p, { route, sse, keeper, body: null });
   }
   res.end();
 }
@@ -127,7 +132,7 @@ async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, 
  * client goes away. No pipe or Transform: one listener per event, no extra
  * stream hop per chunk.
  */
-function relay(upstream: Readable, res: GatewayResponse, stripper: UsageStripper | null): Promise<void> {
+function relay(upstream: Readable, res: GatewayResponse, stripper: UsageStripper | null, keeper: AnswerKeeper | null): Promise<void> {
   return new Promise((resolve, reject) => {
     const write = (parts: Buffer[]): void => {
       let ok = true;
@@ -135,6 +140,7 @@ function relay(upstream: Readable, res: GatewayResponse, stripper: UsageStripper
       if (!ok && !upstream.isPaused()) upstream.pause();
     };
     const onData = (chunk: Buffer): void => {
+      keeper?.push(chunk);
       if (stripper === null) {
         if (!res.write(chunk)) upstream.pause();
       } else write(stripper.push(chunk));
@@ -172,12 +178,37 @@ function relay(upstream: Readable, res: GatewayResponse, stripper: UsageStripper
   });
 }
 
-/** Stores the answer's usage (charged to the caller's token) before the answer ends. */
-async function meter(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, caller: Caller, p: Prepared): Promise<void> {
-  const usage = await d.usage;
+/** Routes whose answers can be counted locally when they carry no usage. */
+const ESTIMATED = new Set<ProxyRoute>(["chat", "completions", "responses", "embeddings"]);
+
+interface Answer {
+  route: ProxyRoute;
+  sse: boolean;
+  /** A streamed answer's bytes as kept. */
+  keeper: AnswerKeeper | null;
+  /** A collected answer (null when it was cut short). */
+  body: Buffer | null;
+}
+
+/**
+ * Stores the answer's usage (charged to the caller's token) before the answer ends. An answer
+ * without usage is counted locally, marked estimated, rather than going free.
+ */
+async function meter(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, caller: Caller, p: Prepared, a: Answer): Promise<void> {
+  let usage: TokenUsage | null = await d.usage;
   const lease = d.lease!;
   res.credentialState = ctx.pool.index.entries.get(lease.record.id)?.record.state ?? "removed";
-  if (usage !== null) await ctx.meter.record(lease.record.id, caller, p.model, usage.promptTokens, usage.completionTokens);
+  let estimated = false;
+  const bytes = usage === null && p.parsed !== null && d.status < 300 && ESTIMATED.has(a.route) ? (a.body ?? a.keeper?.bytes() ?? null) : null;
+  if (bytes !== null) {
+    try {
+      usage = await estimateUsage(a.route, p.model ?? "unknown", p.parsed!, bytes, a.sse, a.keeper?.share() ?? 1);
+      estimated = true;
+    } catch (err) {
+      ctx.log.warn({ err, route: a.route }, "usage not estimated");
+    }
+  }
+  if (usage !== null) await ctx.meter.record(lease.record.id, caller, p.model, usage.promptTokens, usage.completionTokens, estimated);
 }
 
 /** Reads a body of a known length into one buffer. */

@@ -36,11 +36,11 @@ export class Meter {
   }
 
   /** Records one request's usage; resolves once stored (or queued by the pool for a store that is down). */
-  record(credentialId: string, caller: Caller, model: string | null, promptTokens: number, completionTokens: number): Promise<void> {
+  record(credentialId: string, caller: Caller, model: string | null, promptTokens: number, completionTokens: number, estimated = false): Promise<void> {
     const now = Date.now();
     const name = model ?? "unknown";
     const cost = costUsd(name, promptTokens, completionTokens, this.#pool.config.prices);
-    this.#metrics.metered(promptTokens, completionTokens, cost);
+    this.#metrics.metered(promptTokens, completionTokens, cost, estimated);
     const record: UsageRecord = {
       id: timeOrderedId("use", now),
       time: now,
@@ -50,7 +50,7 @@ export class Meter {
       promptTokens,
       completionTokens,
       costUsd: cost,
-      estimated: false,
+      estimated,
     };
     return new Promise<void>((resolve) => {
       this.#batch.push({ record, caller, resolve });

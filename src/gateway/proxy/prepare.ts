@@ -15,6 +15,8 @@ export interface Prepared {
   stream: boolean;
   /** keypool added `include_usage`: the usage chunk is not the client's. */
   stripUsage: boolean;
+  /** The parsed body of a JSON route (for an estimate when the answer carries no usage), else null. */
+  parsed: Record<string, unknown> | null;
 }
 
 const SPLICE = Buffer.from('"stream_options":{"include_usage":true},');
@@ -33,7 +35,7 @@ export function prepareJson(route: RouteInfo, body: Buffer): Prepared {
   if (model !== undefined && typeof model !== "string") throw new ValidationError(`model must be a string, got ${typeName(model)}`, "model");
   const stream = o.stream;
   if (stream !== undefined && stream !== null && typeof stream !== "boolean") throw new ValidationError(`stream must be a boolean, got ${typeName(stream)}`, "stream");
-  const out: Prepared = { body, model: model === undefined || model === "" ? null : model, stream: stream === true, stripUsage: false };
+  const out: Prepared = { body, model: model === undefined || model === "" ? null : model, stream: stream === true, stripUsage: false, parsed: o };
   if (!out.stream || !route.usageOption) return out;
   const so = o.stream_options;
   if (so === undefined) {

@@ -46,7 +46,7 @@ function planChat(r: ApiRequest): ChatPlan | ApiResult {
     return { kind: "error", answer: contextLength(model.contextWindow, promptTokens, maxTokens, "messages") };
   }
   const reply = replyFor(prompt.lastUserText, tokenizer, maxTokens);
-  return { model, promptTokens, reply, stream: r.body.stream === true, withUsage: includeUsage(r.body), template: undefined };
+  return { model, promptTokens, reply, stream: r.body.stream === true, withUsage: includeUsage(r), template: undefined };
 }
 
 /** `POST /v1/chat/completions`, JSON or streamed. */

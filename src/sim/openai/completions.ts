@@ -42,7 +42,7 @@ export function completions(r: ApiRequest): ApiResult {
   const usage = { model, prompt: promptTokens, completion: reply.tokens };
   if (r.body.stream === true) {
     sseHeaders(r);
-    return { kind: "stream", body: (streamPieces(id, created, model.idJson, reply, promptTokens, includeUsage(r.body))), usage };
+    return { kind: "stream", body: (streamPieces(id, created, model.idJson, reply, promptTokens, includeUsage(r))), usage };
   }
   const body = `{"id":"${id}","object":"text_completion","created":${created},"model":${model.idJson},"choices":[{"text":${reply.json},"index":0,"logprobs":null,"finish_reason":"${reply.finishReason}"}],"usage":${usageJson(promptTokens, reply.tokens)},"system_fingerprint":null}`;
   return { kind: "json", body, usage };

@@ -90,8 +90,10 @@ export function admit(r: ApiRequest, model: ModelInfo, tokens: number): ApiResul
   return refused === null ? null : fail(refused);
 }
 
-export function includeUsage(body: Record<string, unknown>): boolean {
-  const options = body.stream_options;
+/** Whether a stream ends with the usage chunk: asked for, and the key's relay does not ignore the ask. */
+export function includeUsage(r: ApiRequest): boolean {
+  if (!r.state.behaviour.streamUsage) return false;
+  const options = r.body.stream_options;
   return typeof options === "object" && options !== null && (options as Record<string, unknown>).include_usage === true;
 }
 

@@ -23,7 +23,7 @@ export type KeyBehaviourName = keyof typeof KEY_BEHAVIOURS;
 export const KEY_TABLE: BehaviourTable = {
   kind: "key",
   names: KEY_BEHAVIOURS,
-  common: ["models", "limit_usd", "used_usd", "rpm", "tpm", "window_ms", "billing"],
+  common: ["models", "limit_usd", "used_usd", "rpm", "tpm", "window_ms", "billing", "usage"],
 };
 
 /** A key's behaviour in object form, as a scenario file or `PUT /_sim/keys/:key` gives it. */
@@ -41,6 +41,7 @@ export interface BehaviourSpec {
   after?: string;
   mode?: "404" | "empty" | "session-key";
   billing?: "404" | "empty" | "session-key";
+  usage?: "sent" | "ignored";
   body?: "json" | "text";
   models?: string[];
   limit_usd?: number;
@@ -65,6 +66,8 @@ export interface KeyBehaviour {
   readonly cut: Cut;
   /** How the billing routes fail, or null when they answer. */
   readonly billingMode: "404" | "empty" | "session-key" | null;
+  /** False: streams never carry the usage chunk, asked or not. */
+  readonly streamUsage: boolean;
   readonly bareBody: "json" | "text";
   readonly models: ReadonlySet<string> | null;
   readonly limitUsd: number;
@@ -101,6 +104,7 @@ export function toKeyBehaviour(value: string | BehaviourSpec | SpecObject, where
     tokens: spec.tokens ?? null,
     cut: parseCut(spec.after),
     billingMode: name === "billing-unsupported" ? (spec.mode ?? spec.billing ?? "404") : (spec.billing ?? null),
+    streamUsage: spec.usage !== "ignored",
     bareBody: spec.body ?? "json",
     models: spec.models ? new Set(spec.models) : null,
     limitUsd,

@@ -53,6 +53,11 @@ export const PARAMS = {
     schema: z.enum(["404", "empty", "session-key"], { error: "must be 404, empty or session-key" }),
     fromString: str,
   },
+  usage: {
+    help: "streams: sent (default) or ignored (stream_options.include_usage is ignored, as some relays do)",
+    schema: z.enum(["sent", "ignored"], { error: "must be sent or ignored" }),
+    fromString: str,
+  },
   billing: {
     help: "the billing routes answer as on a relay without them (any behaviour): 404, empty or session-key",
     schema: z.enum(["404", "empty", "session-key"], { error: "must be 404, empty or session-key" }),
