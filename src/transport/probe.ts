@@ -35,8 +35,8 @@ export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs =
   };
 
   /** The smallest request that spends quota: one token of a chat model the key serves. */
-  const trial = async (rec: CredentialRecord, listing: unknown): Promise<Outcome> => {
-    const model = trialModel(rec.models, listedModels(listing));
+  const trial = async (rec: CredentialRecord, listed: readonly string[]): Promise<Outcome> => {
+    const model = trialModel(rec.models, listed);
     const body = Buffer.from(JSON.stringify({ model, messages: [{ role: "user", content: "ping" }], max_tokens: 1 }));
     try {
       const answer = await send(joinUpstream(pool.upstreamOf(rec), "/chat/completions"), {
@@ -60,8 +60,11 @@ export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs =
   const needsTrial = (rec: CredentialRecord, billing: BillingVerdict | null): boolean =>
     rec.state === "quarantined" && !(rec.reason ?? "").startsWith("budget") && (billing === null || billing.kind === "unsupported");
 
-  const withTrial = async (rec: CredentialRecord, report: ProbeReport, listing: unknown): Promise<ProbeReport> =>
-    report.auth.kind === "success" && needsTrial(rec, report.billing) ? { ...report, trial: await trial(rec, listing) } : report;
+  /** The report, with the listing's models and, where it is called for, the trial's answer. */
+  const complete = async (rec: CredentialRecord, report: ProbeReport, listed: readonly string[]): Promise<ProbeReport> => {
+    const out = listed.length > 0 ? { ...report, listed } : report;
+    return report.auth.kind === "success" && needsTrial(rec, report.billing) ? { ...out, trial: await trial(rec, listed) } : out;
+  };
 
   return async function probe(rec: CredentialRecord): Promise<ProbeReport> {
     let models;
@@ -73,17 +76,18 @@ export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs =
     }
     const auth = classify({ status: models.status, headers: models.headers, body: models.body });
     if (auth.kind !== "success" && auth.kind !== "quota") return { auth, billing: null };
+    const listed = listedModels(models.body);
     const upstream = pool.upstreamOf(rec);
-    if ((billingUnsupported.get(upstream) ?? 0) > Date.now()) return withTrial(rec, { auth, billing: null }, models.body);
+    if ((billingUnsupported.get(upstream) ?? 0) > Date.now()) return complete(rec, { auth, billing: null }, listed);
     try {
       const sub = await get(rec, "/dashboard/billing/subscription");
       const now = Date.now();
       const usage = sub.status === 200 ? await get(rec, `/dashboard/billing/usage?start_date=${ymd(now - 90 * DAY)}&end_date=${ymd(now + DAY)}`) : null;
       const billing = billingVerdict(sub, usage, now);
       if (billing.kind === "unsupported") billingUnsupported.set(upstream, now + DAY);
-      return withTrial(rec, { auth, billing }, models.body);
+      return complete(rec, { auth, billing }, listed);
     } catch (err) {
-      if (err instanceof TransportFailureError) return withTrial(rec, { auth, billing: null }, models.body);
+      if (err instanceof TransportFailureError) return complete(rec, { auth, billing: null }, listed);
       throw err;
     }
   };

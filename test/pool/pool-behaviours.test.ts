@@ -151,6 +151,28 @@ for (const [i, kind] of STORE_KINDS.entries()) {
       }
     }));
 
+    it("forgets a learned missing model once the key's /models lists it (a model rolled out to the key later)", () => withStore(kind, async (ts) => {
+      const k = simKey("rollout", i);
+      const store = await ts.open();
+      const sp = await simPool({ [k]: "ok:models=gpt-4o-mini" }, { store }, sim);
+      try {
+        await assert.rejects(ask(sp.client, "hi", "gpt-4o"), (err: { status?: number }) => err.status === 404);
+        assert.deepEqual(sp.pool.get(k)!.missingModels, ["gpt-4o"], "learned");
+        await sp.pool.probe();
+        assert.deepEqual(sp.pool.get(k)!.missingModels, ["gpt-4o"], "not listed: still missing");
+        sim.setKey(k, "ok:models=gpt-4o-mini|gpt-4o");
+        await sp.pool.probe();
+        assert.deepEqual(sp.pool.get(k)!.missingModels, [], "listed now: forgotten");
+        const [ev] = await sp.pool.events({ credentialId: credentialId(k), kind: "updated" });
+        assert.match(ev?.reason ?? "", /serves gpt-4o again/);
+        const r = await ask(sp.client, "hi", "gpt-4o");
+        assert.equal(r.model.startsWith("gpt-4o"), true, "the key serves it");
+      } finally {
+        await sp.pool.close();
+        await store.close();
+      }
+    }));
+
     it("keeps a key out of quota quarantined where /models answers it and billing is not served, until a trial completion succeeds", () => withStore(kind, async (ts) => {
       const quota = simKey("hcnoquota", i);
       const store = await ts.open();

@@ -48,6 +48,23 @@ describe("planForProbe: a quarantined key and its trial completion", () => {
   });
 });
 
+describe("planForProbe: models the key lists again", () => {
+  it("forgets learned missing models its listing shows, and keeps the others", () => {
+    const rec = { ...record("sk-probe-verdict-0000000000000002"), missingModels: ["gpt-4o", "o3", "gpt-5"] };
+    const plan = planForProbe(rec, { auth: ok, billing: null, listed: ["gpt-4o-mini", "gpt-4o", "gpt-5"] }, 0, NOW);
+    assert.equal(plan?.event, "updated");
+    assert.deepEqual(plan?.patch.missingModels, ["o3"]);
+    assert.equal(plan?.to, rec.state, "no change of state");
+    assert.equal(planForProbe(rec, { auth: ok, billing: null, listed: ["gpt-4o-mini"] }, 0, NOW), null);
+    assert.equal(planForProbe(rec, { auth: ok, billing: null }, 0, NOW), null, "no listing, no evidence");
+  });
+
+  it("lets a change of state go first", () => {
+    const rec = { ...quarantined("insufficient_quota"), missingModels: ["gpt-4o"] };
+    assert.equal(planForProbe(rec, { auth: ok, billing: unsupported, trial: ok, listed: ["gpt-4o"] }, 0, NOW)?.to, "active");
+  });
+});
+
 describe("trialModel: what a trial completion asks for", () => {
   it("takes the key's own allow-list first", () => {
     assert.equal(trialModel(["my-deployment", "gpt-4o"], ["gpt-4o-mini"]), "my-deployment");

@@ -51,6 +51,23 @@ export interface ProbeReport {
    * not asked.
    */
   trial?: Outcome;
+  /** The model ids the key's `GET /models` listed, when it answered with a listing. */
+  listed?: readonly string[];
+}
+
+/** Learned "model not found" entries that the key's listing now shows: the model was rolled out to it since. */
+function relisted(rec: CredentialRecord, listed: readonly string[] | undefined): Plan | null {
+  if (listed === undefined || rec.missingModels.length === 0) return null;
+  const back = rec.missingModels.filter((m) => listed.includes(m));
+  if (back.length === 0) return null;
+  return {
+    to: rec.state,
+    from: [rec.state],
+    patch: { missingModels: rec.missingModels.filter((m) => !back.includes(m)) },
+    reason: `serves ${back.join(", ")} again (listed by GET /models)`,
+    evidence: { probe: "models" },
+    event: "updated",
+  };
 }
 
 /** Whether a quarantined key's trial completion is reason to bring it back (null: no trial, decide as before). */
@@ -67,8 +84,12 @@ function to(rec: CredentialRecord, state: "active" | "quarantined" | "retired", 
   return { to: state, from, patch: { state, reason, since: now, coolUntil: 0, modelCooldowns: {}, ...(state === "active" ? { ejections: 0 } : {}) }, reason, evidence, event: "state" };
 }
 
-/** The change a probe calls for, if any. */
+/** The change a probe calls for, if any: a change of state first; else forgetting models the key lists again. */
 export function planForProbe(rec: CredentialRecord, report: ProbeReport, spentUsd: number, now: number): Plan | null {
+  return stateForProbe(rec, report, spentUsd, now) ?? relisted(rec, report.listed);
+}
+
+function stateForProbe(rec: CredentialRecord, report: ProbeReport, spentUsd: number, now: number): Plan | null {
   const { auth, billing, trial } = report;
   if (auth.kind === "invalid") return to(rec, "retired", auth.code ?? "invalid credential", now, evidenceOf(auth, { probe: "models" }));
   if (auth.kind === "quota") return to(rec, "quarantined", auth.code ?? "out of quota", now, evidenceOf(auth, { probe: "models" }));
