@@ -1,8 +1,10 @@
 /**
- * Model prices in USD per million tokens: gpt-tokenizer's maintained table,
- * overridden by the user's. Models found in neither cost 0 and are reported
- * as unpriced rather than guessed.
+ * Model prices in USD per million tokens: the user's, then OpenAI's list
+ * prices (list-prices.ts), then gpt-tokenizer's table. Models found in none
+ * cost 0 and are reported as unpriced rather than guessed.
  */
+import { LIST_PRICES, undated } from "./list-prices.ts";
+
 export interface ModelPrice {
   input: number;
   output: number;
@@ -31,7 +33,10 @@ function builtinTable(): Record<string, Spec> {
 export function priceOf(model: string, overrides: PriceTable = {}): ModelPrice | null {
   const own = overrides[model];
   if (own !== undefined) return own;
-  const main = builtinTable()[model]?.price_data?.main;
+  const base = undated(model);
+  const listed = LIST_PRICES[model] ?? LIST_PRICES[base];
+  if (listed !== undefined) return listed;
+  const main = (builtinTable()[model] ?? builtinTable()[base])?.price_data?.main;
   if (main?.input === undefined) return null;
   return { input: main.input, output: main.output ?? main.input };
 }

@@ -1,6 +1,7 @@
 import * as specs from "gpt-tokenizer/models";
 import { modelToEncodingMap } from "gpt-tokenizer/mapping";
 import type { EncodingName } from "./tokens.ts";
+import { LIST_PRICES } from "../../pool/list-prices.ts";
 
 export type Endpoint = "chat" | "completions" | "responses" | "embeddings";
 
@@ -28,29 +29,6 @@ interface SpecLike {
   readonly price_data?: { readonly main?: { readonly input?: number; readonly output?: number } };
 }
 
-/** Current list prices (USD per 1M tokens); gpt-tokenizer's table fills the rest. */
-const PRICES: Record<string, readonly [number, number]> = {
-  "gpt-4o-mini": [0.15, 0.6],
-  "gpt-4o": [2.5, 10],
-  "gpt-4.1": [2, 8],
-  "gpt-4.1-mini": [0.4, 1.6],
-  "gpt-4.1-nano": [0.1, 0.4],
-  "gpt-5": [1.25, 10],
-  "gpt-5-mini": [0.25, 2],
-  "gpt-5-nano": [0.05, 0.4],
-  o3: [2, 8],
-  "o3-mini": [1.1, 4.4],
-  "o4-mini": [1.1, 4.4],
-  "gpt-3.5-turbo": [0.5, 1.5],
-  "gpt-3.5-turbo-instruct": [1.5, 2],
-  "gpt-4": [30, 60],
-  "gpt-4-turbo": [10, 30],
-  "davinci-002": [2, 2],
-  "babbage-002": [0.4, 0.4],
-  "text-embedding-3-small": [0.02, 0],
-  "text-embedding-3-large": [0.13, 0],
-  "text-embedding-ada-002": [0.1, 0],
-};
 const FALLBACK_PRICE = [1, 2] as const;
 
 const COMPLETION_MODELS = new Set(["gpt-3.5-turbo-instruct", "davinci-002", "babbage-002"]);
@@ -81,7 +59,8 @@ function endpointsOf(id: string, spec: SpecLike | undefined): Set<Endpoint> {
 }
 
 function build(id: string, spec: SpecLike | undefined): ModelInfo {
-  const price = PRICES[id] ?? [spec?.price_data?.main?.input, spec?.price_data?.main?.output];
+  const listed = LIST_PRICES[id];
+  const price = listed !== undefined ? [listed.input, listed.output] : [spec?.price_data?.main?.input, spec?.price_data?.main?.output];
   const encoding = ((modelToEncodingMap as Record<string, string>)[id] ?? "o200k_base") as EncodingName;
   const dimensions = EMBEDDING_DIMENSIONS[id] ?? 0;
   return {
