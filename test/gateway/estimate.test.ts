@@ -51,14 +51,14 @@ describe("usage of answers that carry none", () => {
   it("counts nothing extra for answers that carry their usage", async () => {
     h.sim.setKey(key("honest"), "ok");
     await h.pool.add(key("honest"));
-    const before = await (await fetch(`${h.gw.url}/metrics`)).text();
-    const n = Number(/^keypool_usage_estimated_total (\d+)$/m.exec(before)?.[1]);
+    const metricsBefore = await (await fetch(`${h.gw.url}/metrics`)).text();
+    const n = Number(/^keypool_usage_estimated_total (\d+)$/m.exec(metricsBefore)?.[1]);
     await h.pool.disable(key("relay"));
     const created = (await (await h.admin("/admin/tokens", { method: "POST", body: JSON.stringify({ name: "honest-user" }) })).json()) as { id: string; token: string };
     const s = await h.client(created.token).chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], stream: true });
     for await (const _ of s) void _;
-    const after = await (await fetch(`${h.gw.url}/metrics`)).text();
-    assert.equal(Number(/^keypool_usage_estimated_total (\d+)$/m.exec(after)?.[1]), n, "the upstream's usage was used");
+    const metricsAfter = await (await fetch(`${h.gw.url}/metrics`)).text();
+    assert.equal(Number(/^keypool_usage_estimated_total (\d+)$/m.exec(metricsAfter)?.[1]), n, "the upstream's usage was used");
     await h.pool.enable(key("relay"));
     await h.pool.disable(key("honest"));
   });
