@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { tokenCounter } from "../../src/chat/tokens.ts";
 import { AnswerKeeper } from "../../src/gateway/proxy/answer-keeper.ts";
-import { answerTextOf, estimateUsage } from "../../src/gateway/proxy/estimate.ts";
+import { answerTextOf, countText, estimateUsage } from "../../src/gateway/proxy/estimate.ts";
 
 const sse = (...events: unknown[]): Buffer => Buffer.from(events.map((e) => `data: ${typeof e === "string" ? e : JSON.stringify(e)}\n\n`).join(""));
 
@@ -50,8 +50,20 @@ describe("AnswerKeeper", () => {
     assert.equal(k.bytes().toString(), "abcd");
     assert.equal(k.share(), 1);
     const big = new AnswerKeeper();
-    for (let i = 0; i < 3; i++) big.push(Buffer.alloc(512 * 1024, 0x61));
-    assert.equal(big.bytes().length, 1024 * 1024);
-    assert.ok(Math.abs(big.share() - 2 / 3) < 1e-9);
+    for (let i = 0; i < 3; i++) big.push(Buffer.alloc(128 * 1024, 0x61));
+    big.push(Buffer.alloc(256 * 1024, 0x61));
+    assert.equal(big.bytes().length, 256 * 1024);
+    assert.ok(Math.abs(big.share() - 256 / 640) < 1e-9);
+  });
+});
+
+describe("countText", () => {
+  // The timeout is a hang guard, not a speed target: unsliced, the tokenizer takes minutes on this input.
+  it("counts ordinary text as the tokenizer does, and a megabyte without spaces without hanging", { timeout: 60_000 }, async () => {
+    const counter = await tokenCounter("gpt-4o-mini");
+    const prose = "The quiet signal guides the quiet signal. ".repeat(40);
+    assert.ok(Math.abs(countText(counter, prose) - counter.text(prose)) <= prose.length / 1024 + 2, "slicing at spaces barely changes the count");
+    const n = countText(counter, "x".repeat(1024 * 1024));
+    assert.ok(n > 100_000 && n < 1024 * 1024, `a plausible count (${n})`);
   });
 });

@@ -3,7 +3,7 @@
  * carries no usage and must be counted locally. Bounded: past the cap only
  * the length is counted, and the estimate is scaled by the kept share.
  */
-const CAP = 1024 * 1024;
+const CAP = 256 * 1024;
 
 export class AnswerKeeper {
   readonly #chunks: Buffer[] = [];
