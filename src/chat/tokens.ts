@@ -31,6 +31,11 @@ export function encodingFor(model: string): EncodingName {
 export const TOKENS_PER_MESSAGE = 3;
 export const REPLY_PRIMING = 3;
 
+/** Longest text encoded in one call; a run without spaces is cut after RUN; text past COUNTED is counted by proportion. */
+const SLICE = 1024;
+const RUN = 256;
+const COUNTED = 64 * 1024;
+
 /** User text may contain `<|endoftext|>`: count it as text, never throw. */
 const AS_TEXT = { disallowedSpecial: new Set<string>() };
 
@@ -43,8 +48,26 @@ export class TokenCounter {
     this.#enc = enc;
   }
 
+  /**
+   * Exact for text up to a slice; longer text is counted slice by slice, cut at spaces, and
+   * past COUNTED by proportion. BPE is quadratic on a long run without spaces (a pasted blob
+   * of base64 or a log line would take minutes); the slices keep it bounded, a few tokens off.
+   */
   text(s: string): number {
-    return s.length === 0 ? 0 : this.#enc.encode(s, AS_TEXT).length;
+    if (s.length === 0) return 0;
+    if (s.length <= SLICE) return this.#enc.encode(s, AS_TEXT).length;
+    const part = s.length > COUNTED ? s.slice(0, COUNTED) : s;
+    let n = 0;
+    for (let i = 0; i < part.length; ) {
+      let end = Math.min(part.length, i + SLICE);
+      if (end < part.length) {
+        const space = part.lastIndexOf(" ", end);
+        end = space > i + RUN ? space : i + RUN;
+      }
+      n += this.#enc.encode(part.slice(i, end), AS_TEXT).length;
+      i = end;
+    }
+    return part.length === s.length ? n : Math.round((n * s.length) / part.length);
   }
 
   /** One chat message: its overhead, role and content. */

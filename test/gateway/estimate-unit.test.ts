@@ -1,9 +1,10 @@
 /** answerTextOf and estimateUsage: the text of answers in each API's shape, counted with the model's tokenizer. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { encode } from "gpt-tokenizer/encoding/o200k_base";
 import { tokenCounter } from "../../src/chat/tokens.ts";
 import { AnswerKeeper } from "../../src/gateway/proxy/answer-keeper.ts";
-import { answerTextOf, countText, estimateUsage } from "../../src/gateway/proxy/estimate.ts";
+import { answerTextOf, estimateUsage } from "../../src/gateway/proxy/estimate.ts";
 
 const sse = (...events: unknown[]): Buffer => Buffer.from(events.map((e) => `data: ${typeof e === "string" ? e : JSON.stringify(e)}\n\n`).join(""));
 
@@ -57,13 +58,15 @@ describe("AnswerKeeper", () => {
   });
 });
 
-describe("countText", () => {
+describe("TokenCounter.text on long input", () => {
   // The timeout is a hang guard, not a speed target: unsliced, the tokenizer takes minutes on this input.
   it("counts ordinary text as the tokenizer does, and a megabyte without spaces without hanging", { timeout: 60_000 }, async () => {
     const counter = await tokenCounter("gpt-4o-mini");
     const prose = "The quiet signal guides the quiet signal. ".repeat(40);
-    assert.ok(Math.abs(countText(counter, prose) - counter.text(prose)) <= prose.length / 1024 + 2, "slicing at spaces barely changes the count");
-    const n = countText(counter, "x".repeat(1024 * 1024));
+    // Sliced at spaces (1,680 characters: two slices), a token or two off the exact count at most.
+    const exact = encode(prose).length;
+    assert.ok(Math.abs(counter.text(prose) - exact) <= 2, `${counter.text(prose)} vs ${exact}`);
+    const n = counter.text("x".repeat(1024 * 1024));
     assert.ok(n > 100_000 && n < 1024 * 1024, `a plausible count (${n})`);
   });
 });

@@ -7,7 +7,7 @@
  * marked `estimated`.
  */
 import { createParser } from "eventsource-parser";
-import { REPLY_PRIMING, tokenCounter, TOKENS_PER_MESSAGE, type TokenCounter } from "../../chat/tokens.ts";
+import { tokenCounter, type TokenCounter } from "../../chat/tokens.ts";
 import type { ProxyRoute } from "./routes.ts";
 
 export interface Estimate {
@@ -35,36 +35,12 @@ function inputText(input: unknown): string {
   return input.map((x) => (typeof x === "string" ? x : isObject(x) ? contentText(x.content) : "")).join("\n");
 }
 
-/** Text counted per call at most, and in all: BPE is quadratic on a long run without spaces, so text is cut into short slices, and past the cap counted by proportion. */
-const SLICE = 1024;
-const RUN = 256;
-const COUNTED = 64 * 1024;
-
-/** Tokens of `text`, in bounded time whatever it holds. */
-export function countText(counter: TokenCounter, text: string): number {
-  const part = text.length > COUNTED ? text.slice(0, COUNTED) : text;
-  let n = 0;
-  for (let i = 0; i < part.length; ) {
-    let end = Math.min(part.length, i + SLICE);
-    if (end < part.length) {
-      // Cut at a space where there is one; a run without any is cut short.
-      const space = part.lastIndexOf(" ", end);
-      end = space > i + RUN ? space : i + RUN;
-    }
-    n += counter.text(part.slice(i, end));
-    i = end;
-  }
-  return part.length === text.length ? n : Math.round((n * text.length) / part.length);
-}
-
 function promptTokens(route: ProxyRoute, body: Json, counter: TokenCounter): number {
   if (route === "chat" && Array.isArray(body.messages)) {
-    let n = REPLY_PRIMING;
-    for (const m of body.messages.filter(isObject)) n += TOKENS_PER_MESSAGE + countText(counter, typeof m.role === "string" ? m.role : "user") + countText(counter, contentText(m.content));
-    return n;
+    return counter.chat(body.messages.filter(isObject).map((m) => ({ role: typeof m.role === "string" ? m.role : "user", content: contentText(m.content) })));
   }
   const text = route === "completions" ? inputText(body.prompt) : route === "responses" ? inputText(body.input) + contentText(body.instructions) : route === "embeddings" ? inputText(body.input) : "";
-  return countText(counter, text);
+  return counter.text(text);
 }
 
 /** The text of one answer object or stream event. */
@@ -123,6 +99,6 @@ export function answerTextOf(route: ProxyRoute, body: Buffer, sse: boolean): str
  */
 export async function estimateUsage(route: ProxyRoute, model: string, request: Json, answer: Buffer, sse: boolean, keptShare = 1): Promise<Estimate> {
   const counter = await tokenCounter(model);
-  const completion = route === "embeddings" ? 0 : countText(counter, answerTextOf(route, answer, sse));
+  const completion = route === "embeddings" ? 0 : counter.text(answerTextOf(route, answer, sse));
   return { promptTokens: promptTokens(route, request, counter), completionTokens: Math.round(completion / Math.max(keptShare, 1e-6)) };
 }
