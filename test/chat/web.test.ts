@@ -112,6 +112,19 @@ describe("chat over web sessions", () => {
     assert.deepEqual((await s.history()).filter((m) => m.role === "user").map((m) => m.text), ["same conversation a", "same conversation b"]);
   });
 
+  it("sends the system message once, before a new conversation's first question", async (t) => {
+    const token = sessionToken("system");
+    const sim = await testSim(t, { sessions: { [token]: "ok" } });
+    const pool = await testPool(t, sim, await testStore(t, "memory"));
+    await addSession(pool, sim, token);
+    const chat = new ChatClient({ pool, backend: "web", systemMessage: "Answer in one sentence." });
+    const first = await chat.sendMessage("what is keypool?");
+    await chat.sendMessage("and why?", { conversationId: first.conversationId });
+    const [a, b] = posts(sim, token).map((r) => (r.body as { messages: { author: { role: string }; content: { parts: string[] } }[] }).messages);
+    assert.deepEqual(a!.map((m) => [m.author.role, m.content.parts[0]]), [["system", "Answer in one sentence."], ["user", "what is keypool?"]]);
+    assert.deepEqual(b!.map((m) => m.author.role), ["user"], "the server keeps it: not sent again");
+  });
+
   it("keeps each conversation on the account that created it", async (t) => {
     const tokens = [sessionToken("stickya"), sessionToken("stickyb"), sessionToken("stickyc")];
     const sim = await testSim(t, { sessions: Object.fromEntries(tokens.map((k) => [k, "ok"])) });

@@ -8,6 +8,7 @@ import { sendWeb } from "./send.ts";
 
 interface UserMessage {
   readonly id: string;
+  readonly role: "system" | "user";
   readonly text: string;
 }
 
@@ -15,12 +16,12 @@ function readMessages(value: unknown): UserMessage[] | string {
   if (!Array.isArray(value) || value.length === 0) return "messages: expected a non-empty array";
   const out: UserMessage[] = [];
   for (let i = 0; i < value.length; i++) {
-    const m = value[i] as { id?: unknown; content?: { parts?: unknown } } | null;
+    const m = value[i] as { id?: unknown; author?: { role?: unknown }; content?: { parts?: unknown } } | null;
     const parts = m?.content?.parts;
     if (!Array.isArray(parts) || parts.length === 0 || typeof parts[0] !== "string") {
       return `messages[${i}].content.parts: expected an array of text`;
     }
-    out.push({ id: typeof m?.id === "string" ? m.id : randomUUID(), text: parts.filter((p) => typeof p === "string").join("\n") });
+    out.push({ id: typeof m?.id === "string" ? m.id : randomUUID(), role: m?.author?.role === "system" ? "system" : "user", text: parts.filter((p) => typeof p === "string").join("\n") });
   }
   return out;
 }
@@ -66,14 +67,14 @@ async function answer(
     if (!found.mapping.has(parentId)) return sendWeb(res, messageNotFound(parentId), entry, session);
     conversation = found;
   } else {
-    conversation = new Conversation(randomUUID(), parentId, titleFrom(messages[0]!.text));
+    conversation = new Conversation(randomUUID(), parentId, titleFrom((messages.find((m) => m.role === "user") ?? messages[0]!).text));
     session.conversations.set(conversation.id, conversation);
   }
 
   const model = typeof body.model === "string" ? body.model : "auto";
   let parent = parentId;
   for (const m of messages) {
-    conversation.add(parent, webMessage(m.id, "user", m.text, "finished_successfully", null, { message_type: "next" }));
+    conversation.add(parent, webMessage(m.id, m.role, m.text, "finished_successfully", null, { message_type: "next" }));
     parent = m.id;
   }
   const tokenizer = tokenizerNow("o200k_base") ?? (await loadTokenizer("o200k_base"));
