@@ -59,7 +59,7 @@ export const PARAMS = {
     fromString: str,
   },
   billing: {
-    help: "the billing routes answer as on a relay without them (any behaviour): 404, empty or session-key",
+    help: "the billing routes answer as on a relay without them: 404, empty or session-key",
     schema: z.enum(["404", "empty", "session-key"], { error: "must be 404, empty or session-key" }),
     fromString: str,
   },
