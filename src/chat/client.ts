@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { ConfigError, NotFoundError, ValidationError } from "../errors/index.ts";
 import type { Pool } from "../pool/pool.ts";
-import type { ChatMessage, Conversation, ConversationPatch } from "../store/types.ts";
+import type { AppendPatch, ChatMessage, Conversation } from "../store/types.ts";
 import { timeOrderedId } from "../util/ids.ts";
 import { backendFor, type ChatBackend, type TurnResult } from "./backend.ts";
 import { DEFAULT_BACKEND, registerBuiltinBackends } from "./backends/builtin.ts";
@@ -220,20 +220,14 @@ export class ChatClient {
       remoteId: result.remote?.replyId ?? null,
       createdAt: now,
     };
-    const patch: ConversationPatch = {
-      lastMessageId: reply.id,
-      messageCount: conv.messageCount + 2,
-      promptTokens: conv.promptTokens + usage.promptTokens,
-      completionTokens: conv.completionTokens + usage.completionTokens,
-      updatedAt: now,
-    };
+    const patch: AppendPatch = { lastMessageId: reply.id, updatedAt: now };
     if (conv.title === null) patch.title = titleOf(text);
     if (result.remote !== undefined) {
       patch.remoteId = result.remote.conversationId;
       patch.credentialId = result.credentialId;
     }
     if (isNew) await repo.create(conv);
-    const stored = await repo.append(conv.id, [question, reply], patch);
+    const stored = await repo.append(conv.id, [question, reply], patch, { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens });
     if (stored === null) throw new NotFoundError("conversation", conv.id);
     await meterTurn(this.pool, { ...meter, clientId: conv.clientId });
     return {

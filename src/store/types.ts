@@ -204,6 +204,14 @@ export interface Conversation {
 
 export type ConversationPatch = Partial<Omit<Conversation, "id" | "createdAt">>;
 
+/** What an append sets; its counters are added to, never set. */
+export type AppendPatch = Omit<ConversationPatch, "messageCount" | "promptTokens" | "completionTokens">;
+
+export interface TokenCounts {
+  promptTokens: number;
+  completionTokens: number;
+}
+
 export interface ConversationQuery {
   clientId?: string;
   limit?: number;
@@ -216,10 +224,12 @@ export interface ConversationRepo {
   list(query?: ConversationQuery): Promise<Conversation[]>;
   update(id: string, patch: ConversationPatch): Promise<Conversation | null>;
   /**
-   * Atomic: stores the messages and applies the patch (new head, counters) together,
-   * so a question is never stored without its reply. Null when the conversation is gone.
+   * Atomic: stores the messages, applies the patch (new head, title) and adds to the
+   * counters (the messages, and `tokens` to the token totals) together, so a question is
+   * never stored without its reply, and two processes appending at once both count. Null
+   * when the conversation is gone.
    */
-  append(conversationId: string, messages: readonly ChatMessage[], patch: ConversationPatch): Promise<Conversation | null>;
+  append(conversationId: string, messages: readonly ChatMessage[], patch: AppendPatch, tokens: TokenCounts): Promise<Conversation | null>;
   message(id: string): Promise<ChatMessage | null>;
   /** The chain of parents ending at `messageId`, oldest first, at most `limit` long (the newest kept). */
   chain(messageId: string, limit: number): Promise<ChatMessage[]>;

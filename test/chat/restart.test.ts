@@ -53,6 +53,28 @@ for (const kind of PERSISTENT) {
       assert.deepEqual(completionBodies(sim).at(-1)!.messages.map((m) => m.content), ["Be kind.", ...said.ben!, "ben goes back"]);
     });
 
+    it("counts both turns when two processes answer in one conversation at once", async (t) => {
+      const key = simKey("together");
+      const sim = await testSim(t, { keys: { [key]: "ok" } });
+      const store = await testStore(t, kind, 8);
+      const open = async () => {
+        const pool = await createPool({ upstream: `${sim.url}/v1`, health: false, ...store.options });
+        t.after(() => pool.close());
+        return pool;
+      };
+      const poolA = await open();
+      await poolA.add(key);
+      const poolB = await open();
+      const a = new ChatClient({ pool: poolA, model: "gpt-4o-mini" });
+      const b = new ChatClient({ pool: poolB, model: "gpt-4o-mini" });
+      const first = await a.sendMessage("we start here");
+      const [ra, rb] = await Promise.all([a.sendMessage("from process a", { conversationId: first.conversationId }), b.sendMessage("from process b", { conversationId: first.conversationId })]);
+      const conv = await a.conversation(first.conversationId);
+      assert.equal(conv?.messageCount, 6, "three turns of two messages, none lost");
+      assert.equal(conv?.promptTokens, first.usage.promptTokens + ra.usage.promptTokens + rb.usage.promptTokens);
+      assert.equal(conv?.completionTokens, first.usage.completionTokens + ra.usage.completionTokens + rb.usage.completionTokens);
+    });
+
     it("keeps a web conversation on its account and reuses the cached access token", async (t) => {
       const token = sessionToken("restartweb");
       const sim = await testSim(t, { sessions: { [token]: "rotate" } });

@@ -92,23 +92,36 @@ export function chatConformance(getStore: () => Store): void {
     await store.conversations.create(conv(cid, { clientId: "client-1" }));
     const m1 = msg(`${cid}-1`, cid, null);
     const m2 = msg(`${cid}-2`, cid, m1.id, { role: "assistant", usage: { promptTokens: 5, completionTokens: 7, estimated: false }, model: "gpt-4o-mini", credentialId: "key_x", remoteId: "r2" });
-    const after = await store.conversations.append(cid, [m1, m2], { lastMessageId: m2.id, messageCount: 2, promptTokens: 5, completionTokens: 7, updatedAt: 2000, title: "hello" });
+    const after = await store.conversations.append(cid, [m1, m2], { lastMessageId: m2.id, updatedAt: 2000, title: "hello" }, { promptTokens: 5, completionTokens: 7 });
     assert.equal(after?.lastMessageId, m2.id);
     assert.equal(after?.messageCount, 2);
+    assert.equal(after?.promptTokens, 5);
     const m3 = msg(`${cid}-3`, cid, m2.id);
     const m4 = msg(`${cid}-4`, cid, m3.id, { role: "assistant" });
-    await store.conversations.append(cid, [m3, m4], { lastMessageId: m4.id, messageCount: 4, updatedAt: 3000 });
+    const again = await store.conversations.append(cid, [m3, m4], { lastMessageId: m4.id, updatedAt: 3000 }, { promptTokens: 10, completionTokens: 1 });
+    assert.deepEqual([again?.messageCount, again?.promptTokens, again?.completionTokens], [4, 15, 8], "counters are added to");
     assert.deepEqual(await store.conversations.message(m2.id), m2);
     assert.deepEqual((await store.conversations.chain(m4.id, 100)).map((m) => m.id), [m1.id, m2.id, m3.id, m4.id]);
     assert.deepEqual((await store.conversations.chain(m4.id, 2)).map((m) => m.id), [m3.id, m4.id], "the newest are kept");
     assert.deepEqual((await store.conversations.chain(m2.id, 100)).map((m) => m.id), [m1.id, m2.id]);
-    assert.equal(await store.conversations.append("c_missing", [msg("x", "c_missing", null)], {}), null);
+    assert.equal(await store.conversations.append("c_missing", [msg("x", "c_missing", null)], {}, { promptTokens: 1, completionTokens: 1 }), null);
     assert.equal(await store.conversations.message("x"), null, "nothing stored for a missing conversation");
     const got = await store.conversations.get(cid);
     assert.equal(got?.title, "hello");
     assert.equal(got?.updatedAt, 3000);
     assert.equal((await store.conversations.update(cid, { remoteId: "remote-1", credentialId: "key_y" }))?.remoteId, "remote-1");
     assert.equal(await store.conversations.update("c_missing", { title: "x" }), null);
+  });
+
+  it("counts appends made at once, as two processes on one conversation would", async () => {
+    const store = getStore();
+    const cid = `c_${Math.random().toString(36).slice(2)}`;
+    await store.conversations.create(conv(cid));
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) => store.conversations.append(cid, [msg(`${cid}-q${i}`, cid, null), msg(`${cid}-a${i}`, cid, `${cid}-q${i}`, { role: "assistant" })], { updatedAt: 5000 + i }, { promptTokens: 3, completionTokens: 2 })),
+    );
+    const got = await store.conversations.get(cid);
+    assert.deepEqual([got?.messageCount, got?.promptTokens, got?.completionTokens], [10, 15, 10]);
   });
 
   it("lists a client's conversations newest first and remembers the current one", async () => {

@@ -27,12 +27,15 @@ export function memoryConversations(guard: () => void): ConversationRepo {
       Object.assign(c, patch);
       return { ...c };
     },
-    async append(conversationId, list, patch) {
+    async append(conversationId, list, patch, tokens) {
       guard();
       const c = convs.get(conversationId);
       if (c === undefined) return null;
       for (const m of list) messages.set(m.id, structuredClone(m));
       Object.assign(c, patch);
+      c.messageCount += list.length;
+      c.promptTokens += tokens.promptTokens;
+      c.completionTokens += tokens.completionTokens;
       return { ...c };
     },
     async message(id) {

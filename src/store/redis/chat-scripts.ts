@@ -46,8 +46,10 @@ return total
  * Writes a conversation and its messages in one step, and keeps the indexes
  * (all conversations and each client's, scored by updatedAt) in line.
  * mode 'create' replaces the conversation; mode 'patch' needs it to exist.
- * KEYS: conv, convs. ARGV: prefix, mode, nMessages, per message: id, parent ('' = none), json;
- * then field/value pairs. Returns HGETALL, or nil when a patched conversation is gone.
+ * KEYS: conv, convs. ARGV: prefix, mode, nMessages, add ('1': add nMessages and the two token
+ * counts to the counters, atomically with the rest), promptTokens, completionTokens, per
+ * message: id, parent ('' = none), json; then field/value pairs. Returns HGETALL, or nil when a
+ * patched conversation is gone.
  */
 export const CONV_WRITE = `
 local prefix, mode = ARGV[1], ARGV[2]
@@ -55,7 +57,7 @@ local exists = redis.call('EXISTS', KEYS[1]) == 1
 if mode == 'patch' and not exists then return false end
 local oldClient = exists and redis.call('HGET', KEYS[1], 'clientId') or 'null'
 if mode == 'create' then redis.call('DEL', KEYS[1]) end
-local a = 4
+local a = 7
 for i = 1, tonumber(ARGV[3]) do
   local key = prefix .. 'msg:' .. ARGV[a]
   redis.call('DEL', key)
@@ -64,6 +66,11 @@ for i = 1, tonumber(ARGV[3]) do
   a = a + 3
 end
 if #ARGV >= a then redis.call('HSET', KEYS[1], unpack(ARGV, a, #ARGV)) end
+if ARGV[4] == '1' then
+  redis.call('HINCRBY', KEYS[1], 'messageCount', ARGV[3])
+  redis.call('HINCRBY', KEYS[1], 'promptTokens', ARGV[5])
+  redis.call('HINCRBY', KEYS[1], 'completionTokens', ARGV[6])
+end
 local id = cjson.decode(redis.call('HGET', KEYS[1], 'id'))
 local updated = tonumber(redis.call('HGET', KEYS[1], 'updatedAt'))
 local client = redis.call('HGET', KEYS[1], 'clientId')

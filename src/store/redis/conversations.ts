@@ -4,18 +4,20 @@
  * with its JSON and its parent, so a chain is walked inside one script.
  * Appending messages and moving the conversation's head is one script.
  */
-import type { ChatMessage, Conversation, ConversationPatch, ConversationRepo } from "../types.ts";
+import type { ChatMessage, Conversation, ConversationPatch, ConversationRepo, TokenCounts } from "../types.ts";
 import { execPipeline } from "./batches.ts";
 import { decodeJsonHash, encodeJsonHash } from "./json-hash.ts";
 import type { StoreContext } from "./options.ts";
 import { runScript } from "./scripts.ts";
 
 const DEFAULT_LIMIT = 100;
+const NO_TOKENS: TokenCounts = { promptTokens: 0, completionTokens: 0 };
 
 export function redisConversationRepo({ link, keys }: StoreContext): ConversationRepo {
-  const write = (what: string, id: string, mode: "create" | "patch", fields: object, messages: readonly ChatMessage[] = []): Promise<Conversation | null> =>
+  const write = (what: string, id: string, mode: "create" | "patch", fields: object, messages: readonly ChatMessage[] = [], tokens: TokenCounts = NO_TOKENS): Promise<Conversation | null> =>
     link.run(what, async (redis) => {
-      const args: (string | number)[] = [keys.prefix, mode, messages.length];
+      const add = messages.length > 0 || tokens.promptTokens !== 0 || tokens.completionTokens !== 0;
+      const args: (string | number)[] = [keys.prefix, mode, messages.length, add ? 1 : 0, tokens.promptTokens, tokens.completionTokens];
       for (const m of messages) args.push(m.id, m.parentMessageId ?? "", JSON.stringify(m));
       args.push(...encodeJsonHash(fields));
       const reply = await runScript(redis, "kpConvWrite", [keys.conv(id), keys.convs], args);
@@ -46,7 +48,7 @@ export function redisConversationRepo({ link, keys }: StoreContext): Conversatio
         return hashes.map((h) => decodeJsonHash<Conversation>(h)).filter((c): c is Conversation => c !== null);
       }),
     update: (id, patch) => write("conversations.update", id, "patch", patchFields(patch)),
-    append: (conversationId, messages, patch) => write("conversations.append", conversationId, "patch", patchFields(patch), messages),
+    append: (conversationId, messages, patch, tokens) => write("conversations.append", conversationId, "patch", patchFields(patch), messages, tokens),
     message: (id) =>
       link.run("conversations.message", async (redis) => {
         const json = await redis.hget(keys.message(id), "json");

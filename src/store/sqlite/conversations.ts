@@ -70,6 +70,9 @@ const CHAIN_SQL = `WITH RECURSIVE chain (n, id, parent) AS (
   )
   SELECT m.* FROM chain JOIN messages m ON m.id = chain.id ORDER BY chain.n DESC`;
 
+/** An append's counters are added in SQL, so concurrent appends from two processes both count. */
+const COUNT_SQL = "UPDATE conversations SET message_count = message_count + ?, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ? WHERE id = ?";
+
 export function sqliteConversationRepo(conn: Connection): ConversationRepo {
   /** Applies a patch and returns the conversation; null when it is gone. */
   const patchOne = (id: string, patch: ConversationPatch): Conversation | null => {
@@ -114,8 +117,9 @@ export function sqliteConversationRepo(conn: Connection): ConversationRepo {
     async update(id, patch) {
       return conn.write("update conversation", () => patchOne(id, patch));
     },
-    async append(conversationId, messages, patch) {
+    async append(conversationId, messages, patch, tokens) {
       return conn.write("append messages", () => {
+        conn.prepare(COUNT_SQL).run(messages.length, tokens.promptTokens, tokens.completionTokens, conversationId);
         const updated = patchOne(conversationId, patch);
         if (updated === null) return null; // gone: nothing is stored
         const insert = conn.prepare(MESSAGE_SQL);
