@@ -10,6 +10,8 @@ import { toStoreError } from "./errors.ts";
 
 /** How long a statement waits for another process's transaction before giving up. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/** The longest a request-path write waits for another process's lock. */
+export const QUICK_BUSY_MS = 100;
 /** Rows per transaction in bulk operations: big enough to be fast, small enough not to stall a gateway. */
 export const CHUNK_ROWS = 2000;
 const STATEMENT_CACHE_LIMIT = 256;
@@ -111,6 +113,27 @@ export class Connection {
    */
   write<T>(action: string, fn: () => T): T {
     return this.run(action, () => this.#transaction("BEGIN IMMEDIATE", fn));
+  }
+
+  /**
+   * A write from the request path (usage records, stats): waits at most QUICK_BUSY_MS for
+   * another process's write lock instead of the full busy timeout, because the wait blocks the
+   * event loop and every request with it. A busy store fails it with a StoreError, and its
+   * caller keeps the write for a retry (the pool queues usage and stats while a store is away).
+   */
+  writeQuick<T>(action: string, fn: () => T): T {
+    if (this.busyTimeoutMs <= QUICK_BUSY_MS) return this.write(action, fn);
+    if (this.#closed) throw new StoreError(`sqlite store ${this.path} is closed (${action})`);
+    try {
+      this.#db.exec(`PRAGMA busy_timeout = ${QUICK_BUSY_MS}`);
+      try {
+        return this.#transaction("BEGIN IMMEDIATE", fn);
+      } finally {
+        this.#db.exec(`PRAGMA busy_timeout = ${this.busyTimeoutMs}`);
+      }
+    } catch (err) {
+      throw toStoreError(err, { path: this.path, action, busyTimeoutMs: QUICK_BUSY_MS });
+    }
   }
 
   /** `fn` in a read transaction: one snapshot, and one lock instead of one per statement. */

@@ -148,7 +148,7 @@ export function sqliteCredentialRepo(conn: Connection, box: SecretBox, feed: Sql
     async bumpStats(deltas: readonly StatsDelta[]) {
       // Counters only: no rev, no event, no change row (as in the memory store); write-behind traffic stays cheap.
       for await (const chunk of inChunks(deltas)) {
-        conn.write("bump credential stats", () => {
+        conn.writeQuick("bump credential stats", () => {
           const bump = conn.prepare(BUMP_STATS_SQL);
           for (const d of chunk) bump.run(d.requests, d.failures, d.spentUsd, d.lastUsedAt, d.id);
         });

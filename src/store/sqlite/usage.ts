@@ -151,7 +151,7 @@ export function sqliteUsageRepo(conn: Connection): UsageRepo {
   return {
     async record(records: readonly UsageRecord[]) {
       for await (const chunk of inChunks(records)) {
-        conn.write("record usage", () => {
+        conn.writeQuick("record usage", () => {
           const fresh = unseen(conn, chunk, Date.now()); // a replayed record is counted once
           if (fresh.length === 0) return;
           const { rollups, tokens } = sums(fresh);
