@@ -123,14 +123,7 @@ export class LeaseDesk {
 
     const rt = this.#rt(e.record);
     const ambiguousCount = isAmbiguous(outcome.kind) ? rt.failures.record(now) : 0;
-    let spent = 0;
-    if (report.usage != null && lease.model !== null) {
-      spent = costUsd(lease.model, report.usage.promptTokens, report.usage.completionTokens, this.#p.config.prices);
-      if (rt.tpm !== null && e.record.tpm !== null) {
-        rt.tpm.add(now, report.usage.promptTokens + report.usage.completionTokens);
-        if (rt.tpm.total(now) >= e.record.tpm) this.#p.index.hold(e, "*", rt.tpm.freeAt(now, e.record.tpm - 1));
-      }
-    }
+    const spent = report.usage != null && lease.model !== null ? this.#spend(e, lease.model, report.usage, now) : 0;
     const failed = outcome.kind !== "success";
     this.#p.stats.add(e.id, 1, failed ? 1 : 0, spent, now);
 
@@ -146,6 +139,32 @@ export class LeaseDesk {
       }
     }
     return plan;
+  }
+
+  /**
+   * Usage learned after the lease was released (the gateway's count of an answer that carried
+   * none): spent against the key's budget and TPM like usage reported at release.
+   */
+  charge(id: string, model: string, usage: { promptTokens: number; completionTokens: number }): Plan | null {
+    const e = this.#p.index.entries.get(id);
+    if (e === undefined) return null;
+    const now = Date.now();
+    const spent = this.#spend(e, model, usage, now);
+    if (spent <= 0) return null;
+    this.#p.stats.add(e.id, 0, 0, spent, now);
+    const plan = planBudget(e.record, e.record.spentUsd + (this.#p.stats.pending(e.id)?.spentUsd ?? 0), now);
+    if (plan !== null) void this.#p.writer.apply(e.record, plan, now);
+    return plan;
+  }
+
+  /** The cost of `usage` at the model's price; the tokens count against the key's TPM limit. */
+  #spend(e: KeyEntry, model: string, usage: { promptTokens: number; completionTokens: number }, now: number): number {
+    const rt = this.#rt(e.record);
+    if (rt.tpm !== null && e.record.tpm !== null) {
+      rt.tpm.add(now, usage.promptTokens + usage.completionTokens);
+      if (rt.tpm.total(now) >= e.record.tpm) this.#p.index.hold(e, "*", rt.tpm.freeAt(now, e.record.tpm - 1));
+    }
+    return costUsd(model, usage.promptTokens, usage.completionTokens, this.#p.config.prices);
   }
 
   #lease(e: KeyEntry, model: string | null): Lease {

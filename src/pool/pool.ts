@@ -245,6 +245,14 @@ export class Pool extends EventEmitter<PoolEvents> {
     return this.#desk.release(lease, report);
   }
 
+  /**
+   * Spends usage learned after an attempt ended (counted locally for an answer that carried
+   * none) against the credential's budget and TPM limit; the plan taken, if any.
+   */
+  charge(id: string, model: string, usage: { promptTokens: number; completionTokens: number }): Plan | null {
+    return this.#desk.charge(id, model, usage);
+  }
+
   /** Records metered usage; when the store is down it is kept and retried (never counted twice). */
   recordUsage(records: readonly UsageRecord[]): Promise<{ queued: boolean }> {
     return this.#usage.write(records);

@@ -63,6 +63,23 @@ describe("usage of answers that carry none", () => {
     await h.pool.disable(key("honest"));
   });
 
+  it("spends the estimate against the key's budget: a key over it is quarantined", async () => {
+    const budgeted = key("budgeted");
+    h.sim.setKey(budgeted, "ok:usage=ignored");
+    await h.pool.add({ secret: budgeted, budgetUsd: 0.000001 });
+    await h.pool.disable(key("relay"));
+    const created = (await (await h.admin("/admin/tokens", { method: "POST", body: JSON.stringify({ name: "budget-user" }) })).json()) as { token: string };
+    try {
+      const s = await h.client(created.token).chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "spend a little" }], stream: true });
+      for await (const _ of s) void _;
+      const rec = h.pool.get(budgeted)!;
+      assert.equal(rec.state, "quarantined", "the estimated cost went over the key's budget");
+      assert.match(rec.reason ?? "", /budget spent/);
+    } finally {
+      await h.pool.enable(key("relay"));
+    }
+  });
+
   it("still refuses a token whose quota such answers used up", async () => {
     const created = (await (await h.admin("/admin/tokens", { method: "POST", body: JSON.stringify({ name: "small", quotaTokens: 10 }) })).json()) as { id: string; token: string };
     const client = h.client(created.token);

@@ -204,6 +204,8 @@ async function meter(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, c
     try {
       usage = await estimateUsage(a.route, p.model ?? "unknown", p.parsed!, bytes, a.sse, a.keeper?.share() ?? 1);
       estimated = true;
+      // The lease went back without usage: the key's budget and TPM learn it now.
+      if (p.model !== null) ctx.pool.charge(lease.record.id, p.model, usage);
     } catch (err) {
       ctx.log.warn({ err, route: a.route }, "usage not estimated");
     }
