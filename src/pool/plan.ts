@@ -135,10 +135,22 @@ export function planManual(rec: CredentialRecord, action: "enable" | "disable", 
   };
 }
 
+const BUDGET_SPENT = "budget spent";
+
+/** The reason a key rests for its budget, wherever that is found (traffic or a health round). */
+export function budgetReason(spentUsd: number, budgetUsd: number): string {
+  return `${BUDGET_SPENT} ($${spentUsd.toFixed(4)} of $${budgetUsd})`;
+}
+
+/** Whether a key rests because its budget is spent (no upstream answer can change that). */
+export function restsForBudget(rec: CredentialRecord): boolean {
+  return rec.state === "quarantined" && (rec.reason ?? "").startsWith(BUDGET_SPENT);
+}
+
 /** A key whose metered spend reached its budget rests until the health checker sees room again. */
 export function planBudget(rec: CredentialRecord, spentUsd: number, now: number): Plan | null {
   if (rec.budgetUsd === null || spentUsd < rec.budgetUsd) return null;
   if (rec.state !== "active" && rec.state !== "cooling") return null;
-  const reason = `budget spent ($${spentUsd.toFixed(4)} of $${rec.budgetUsd})`;
+  const reason = budgetReason(spentUsd, rec.budgetUsd);
   return stateChange(rec, "quarantined", "traffic", now, reason, { coolUntil: 0, modelCooldowns: {} }, { message: reason });
 }

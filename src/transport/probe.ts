@@ -13,6 +13,7 @@ import type { Dispatchers } from "./dispatchers.ts";
 import { headerGetter, parseMaybeJson, readBounded, send, TransportFailureError } from "./send.ts";
 import { joinUpstream } from "./upstream-url.ts";
 import { listedModels, trialModel } from "../pool/health/trial-model.ts";
+import { restsForBudget } from "../pool/plan.ts";
 
 const DAY = 86_400_000;
 const ymd = (t: number): string => new Date(t).toISOString().slice(0, 10);
@@ -21,35 +22,25 @@ export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs =
   /** Upstreams that answered billing without its fields: not asked again for a day. */
   const billingUnsupported = new Map<string, number>();
 
-  const get = async (rec: CredentialRecord, path: string): Promise<HttpReply & { headers: ReturnType<typeof headerGetter> }> => {
+  /** One probe request with the credential's auth, bounded in time and in the size of what it reads. */
+  const call = async (rec: CredentialRecord, path: string, json: object | null = null, limit = 1_048_576): Promise<HttpReply & { headers: ReturnType<typeof headerGetter> }> => {
     const answer = await send(joinUpstream(pool.upstreamOf(rec), path), {
-      method: "GET",
-      headers: upstreamHeaders([["accept", "application/json"]], rec),
-      body: null,
+      method: json === null ? "GET" : "POST",
+      headers: upstreamHeaders(json === null ? [["accept", "application/json"]] : [["accept", "application/json"], ["content-type", "application/json"]], rec),
+      body: json === null ? null : Buffer.from(JSON.stringify(json)),
       signal: AbortSignal.timeout(timeoutMs),
       dispatcher: dispatchers.for(rec.proxy),
       headersTimeoutMs: timeoutMs,
       bodyTimeoutMs: timeoutMs,
     });
-    return { status: answer.status, body: parseMaybeJson(await readBounded(answer.body, 1_048_576)), headers: headerGetter(answer.headers) };
+    return { status: answer.status, body: parseMaybeJson(await readBounded(answer.body, limit)), headers: headerGetter(answer.headers) };
   };
 
   /** The smallest request that spends quota: one token of a chat model the key serves. */
   const trial = async (rec: CredentialRecord, listed: readonly string[]): Promise<Outcome> => {
-    const model = trialModel(rec.models, listed);
-    const body = Buffer.from(JSON.stringify({ model, messages: [{ role: "user", content: "ping" }], max_tokens: 1 }));
     try {
-      const answer = await send(joinUpstream(pool.upstreamOf(rec), "/chat/completions"), {
-        method: "POST",
-        headers: upstreamHeaders([["content-type", "application/json"], ["accept", "application/json"]], rec),
-        body,
-        signal: AbortSignal.timeout(timeoutMs),
-        dispatcher: dispatchers.for(rec.proxy),
-        headersTimeoutMs: timeoutMs,
-        bodyTimeoutMs: timeoutMs,
-      });
-      const raw = await readBounded(answer.body);
-      return classify({ status: answer.status, headers: headerGetter(answer.headers), body: parseMaybeJson(raw) });
+      const r = await call(rec, "/chat/completions", { model: trialModel(rec.models, listed), messages: [{ role: "user", content: "ping" }], max_tokens: 1 }, 65_536);
+      return classify({ status: r.status, headers: r.headers, body: r.body });
     } catch (err) {
       if (err instanceof TransportFailureError) return classify({ transport: err.failure });
       throw err;
@@ -58,7 +49,7 @@ export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs =
 
   /** A quarantined key comes back only on evidence; a spent budget is the pool's own verdict, no request changes it. */
   const needsTrial = (rec: CredentialRecord, billing: BillingVerdict | null): boolean =>
-    rec.state === "quarantined" && !(rec.reason ?? "").startsWith("budget") && (billing === null || billing.kind === "unsupported");
+    rec.state === "quarantined" && !restsForBudget(rec) && (billing === null || billing.kind === "unsupported");
 
   /** The report, with the listing's models and, where it is called for, the trial's answer. */
   const complete = async (rec: CredentialRecord, report: ProbeReport, listed: readonly string[]): Promise<ProbeReport> => {
@@ -69,7 +60,7 @@ export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs =
   return async function probe(rec: CredentialRecord): Promise<ProbeReport> {
     let models;
     try {
-      models = await get(rec, "/models");
+      models = await call(rec, "/models");
     } catch (err) {
       if (err instanceof TransportFailureError) return { auth: classify({ transport: err.failure }), billing: null };
       throw err;
@@ -80,9 +71,9 @@ export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs =
     const upstream = pool.upstreamOf(rec);
     if ((billingUnsupported.get(upstream) ?? 0) > Date.now()) return complete(rec, { auth, billing: null }, listed);
     try {
-      const sub = await get(rec, "/dashboard/billing/subscription");
+      const sub = await call(rec, "/dashboard/billing/subscription");
       const now = Date.now();
-      const usage = sub.status === 200 ? await get(rec, `/dashboard/billing/usage?start_date=${ymd(now - 90 * DAY)}&end_date=${ymd(now + DAY)}`) : null;
+      const usage = sub.status === 200 ? await call(rec, `/dashboard/billing/usage?start_date=${ymd(now - 90 * DAY)}&end_date=${ymd(now + DAY)}`) : null;
       const billing = billingVerdict(sub, usage, now);
       if (billing.kind === "unsupported") billingUnsupported.set(upstream, now + DAY);
       return complete(rec, { auth, billing }, listed);

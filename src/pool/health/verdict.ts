@@ -4,7 +4,7 @@
  * one correction: an answer without the fields means "unsupported", never
  * "balance 0" — many relays answer 200 with something else entirely.
  */
-import { evidenceOf, type Plan } from "../plan.ts";
+import { budgetReason, evidenceOf, type Plan } from "../plan.ts";
 import type { Outcome } from "../outcome.ts";
 import { legalSources } from "../state-machine.ts";
 import type { CredentialRecord } from "../types.ts";
@@ -106,7 +106,7 @@ function stateForProbe(rec: CredentialRecord, report: ProbeReport, spentUsd: num
     if (why !== null) return to(rec, "quarantined", why, now, { probe: "billing", message: why });
   }
   if (rec.budgetUsd !== null && spentUsd >= rec.budgetUsd) {
-    return to(rec, "quarantined", `budget spent ($${spentUsd.toFixed(4)} of $${rec.budgetUsd})`, now, { probe: "budget" });
+    return to(rec, "quarantined", budgetReason(spentUsd, rec.budgetUsd), now, { probe: "budget" });
   }
   // Recovery: only a quarantined key comes back this way; cooling ends by time, retired never.
   if (auth.kind === "success" && rec.state === "quarantined") {
