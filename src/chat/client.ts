@@ -227,7 +227,7 @@ export class ChatClient {
       patch.credentialId = result.credentialId;
     }
     if (isNew) await repo.create(conv);
-    const stored = await repo.append(conv.id, [question, reply], patch, { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens });
+    const stored = await repo.append(conv.id, [question, reply], patch, usage);
     if (stored === null) throw new NotFoundError("conversation", conv.id);
     await meterTurn(this.pool, { ...meter, clientId: conv.clientId });
     return {

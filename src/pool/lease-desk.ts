@@ -18,7 +18,7 @@ import type { CandidateIndex, NoCandidate } from "./selection/candidate-index.ts
 import { holdUntil, type KeyEntry } from "./selection/key-entry.ts";
 import type { StateWriter } from "./state-writer.ts";
 import type { StatsBuffer } from "./stats-buffer.ts";
-import type { CredentialKind, CredentialRecord } from "./types.ts";
+import type { CredentialKind, CredentialRecord, TokenUsage } from "./types.ts";
 import type { Waiter } from "./waiter.ts";
 
 /** A credential checked out for one attempt; hand it back with `release`. */
@@ -34,7 +34,7 @@ export interface AttemptReport {
   /** The caller gave up: nothing is learnt about the key. */
   aborted?: boolean;
   headers?: HeaderGetter;
-  usage?: { promptTokens: number; completionTokens: number } | null;
+  usage?: TokenUsage | null;
 }
 
 export interface AcquireRequest {
@@ -132,7 +132,7 @@ export class LeaseDesk {
     if (this.#p.index.entries.has(e.id)) {
       const ejected = ambiguousCount >= this.#p.config.policy.ambiguousThreshold ? this.#ejectedShare(now) : { now: 0, after: 0 };
       plan = planForOutcome(rec, outcome, { model: lease.model, now, policy: this.#p.config.policy, ambiguousCount, ejectedPercent: ejected.now, ejectedPercentAfter: ejected.after });
-      if (plan === null && spent > 0) plan = planBudget(rec, rec.spentUsd + (this.#p.stats.pending(e.id)?.spentUsd ?? 0), now);
+      if (plan === null && spent > 0) plan = this.#budgetPlan(e, now);
       if (plan !== null) {
         if (plan.event === "state") rt.failures.clear();
         void this.#p.writer.apply(rec, plan, now);
@@ -145,20 +145,25 @@ export class LeaseDesk {
    * Usage learned after the lease was released (the gateway's count of an answer that carried
    * none): spent against the key's budget and TPM like usage reported at release.
    */
-  charge(id: string, model: string, usage: { promptTokens: number; completionTokens: number }): Plan | null {
+  charge(id: string, model: string, usage: TokenUsage): Plan | null {
     const e = this.#p.index.entries.get(id);
     if (e === undefined) return null;
     const now = Date.now();
     const spent = this.#spend(e, model, usage, now);
     if (spent <= 0) return null;
     this.#p.stats.add(e.id, 0, 0, spent, now);
-    const plan = planBudget(e.record, e.record.spentUsd + (this.#p.stats.pending(e.id)?.spentUsd ?? 0), now);
+    const plan = this.#budgetPlan(e, now);
     if (plan !== null) void this.#p.writer.apply(e.record, plan, now);
     return plan;
   }
 
+  /** Rest for the budget once the stored spend and what waits to be stored reach it. */
+  #budgetPlan(e: KeyEntry, now: number): Plan | null {
+    return planBudget(e.record, e.record.spentUsd + (this.#p.stats.pending(e.id)?.spentUsd ?? 0), now);
+  }
+
   /** The cost of `usage` at the model's price; the tokens count against the key's TPM limit. */
-  #spend(e: KeyEntry, model: string, usage: { promptTokens: number; completionTokens: number }, now: number): number {
+  #spend(e: KeyEntry, model: string, usage: TokenUsage, now: number): number {
     const rt = this.#rt(e.record);
     if (rt.tpm !== null && e.record.tpm !== null) {
       rt.tpm.add(now, usage.promptTokens + usage.completionTokens);

@@ -22,7 +22,7 @@ import { SharedSequence } from "./shared-sequence.ts";
 import { StateWriter } from "./state-writer.ts";
 import { StatsBuffer } from "./stats-buffer.ts";
 import { attachSync } from "./sync.ts";
-import type { AuditEvent, CredentialInput, CredentialRecord, CredentialView, UsageRecord } from "./types.ts";
+import type { AuditEvent, CredentialInput, CredentialRecord, CredentialView, TokenUsage, UsageRecord } from "./types.ts";
 import { UsageWriter } from "./usage-writer.ts";
 import { toView } from "./view.ts";
 import { Waiter } from "./waiter.ts";
@@ -249,7 +249,7 @@ export class Pool extends EventEmitter<PoolEvents> {
    * Spends usage learned after an attempt ended (counted locally for an answer that carried
    * none) against the credential's budget and TPM limit; the plan taken, if any.
    */
-  charge(id: string, model: string, usage: { promptTokens: number; completionTokens: number }): Plan | null {
+  charge(id: string, model: string, usage: TokenUsage): Plan | null {
     return this.#desk.charge(id, model, usage);
   }
 

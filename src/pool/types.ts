@@ -111,6 +111,12 @@ export interface AuditEvent {
 }
 
 /** One metered upstream call. `id` makes recording idempotent. */
+/** Tokens of one request: from the upstream's `usage` (any answer shape), or counted locally. */
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
 export interface UsageRecord {
   id: string;
   time: number;

@@ -2,7 +2,7 @@
  * The store interface. The pool's logic never knows which implementation it
  * runs on; every implementation passes test/store/conformance.ts.
  */
-import type { AuditEvent, AuditKind, CredentialRecord, CredentialState, UsageRecord } from "../pool/types.ts";
+import type { AuditEvent, AuditKind, CredentialRecord, CredentialState, TokenUsage, UsageRecord } from "../pool/types.ts";
 
 /** Fields of a credential that may change after it was added. */
 export type CredentialPatch = Partial<Omit<CredentialRecord, "id" | "secret" | "fingerprint" | "createdAt" | "rev">> & {
@@ -207,10 +207,6 @@ export type ConversationPatch = Partial<Omit<Conversation, "id" | "createdAt">>;
 /** What an append sets; its counters are added to, never set. */
 export type AppendPatch = Omit<ConversationPatch, "messageCount" | "promptTokens" | "completionTokens">;
 
-export interface TokenCounts {
-  promptTokens: number;
-  completionTokens: number;
-}
 
 export interface ConversationQuery {
   clientId?: string;
@@ -229,7 +225,7 @@ export interface ConversationRepo {
    * never stored without its reply, and two processes appending at once both count. Null
    * when the conversation is gone.
    */
-  append(conversationId: string, messages: readonly ChatMessage[], patch: AppendPatch, tokens: TokenCounts): Promise<Conversation | null>;
+  append(conversationId: string, messages: readonly ChatMessage[], patch: AppendPatch, tokens: TokenUsage): Promise<Conversation | null>;
   message(id: string): Promise<ChatMessage | null>;
   /** The chain of parents ending at `messageId`, oldest first, at most `limit` long (the newest kept). */
   chain(messageId: string, limit: number): Promise<ChatMessage[]>;

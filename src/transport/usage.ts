@@ -1,8 +1,7 @@
 /** Token usage from any OpenAI answer shape: chat and completions, embeddings, the Responses API. */
-export interface TokenUsage {
-  promptTokens: number;
-  completionTokens: number;
-}
+import type { TokenUsage } from "../pool/types.ts";
+
+export type { TokenUsage };
 
 const n = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
 

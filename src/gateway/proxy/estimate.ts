@@ -8,12 +8,8 @@
  */
 import { createParser } from "eventsource-parser";
 import { tokenCounter, type TokenCounter } from "../../chat/tokens.ts";
+import type { TokenUsage } from "../../pool/types.ts";
 import type { ProxyRoute } from "./routes.ts";
-
-export interface Estimate {
-  promptTokens: number;
-  completionTokens: number;
-}
 
 type Json = Record<string, unknown>;
 
@@ -97,7 +93,7 @@ export function answerTextOf(route: ProxyRoute, body: Buffer, sse: boolean): str
  * `answer` the answer's bytes as kept (`keptShare` < 1 when only the first
  * part of a long answer was kept: its count is scaled up).
  */
-export async function estimateUsage(route: ProxyRoute, model: string, request: Json, answer: Buffer, sse: boolean, keptShare = 1): Promise<Estimate> {
+export async function estimateUsage(route: ProxyRoute, model: string, request: Json, answer: Buffer, sse: boolean, keptShare = 1): Promise<TokenUsage> {
   const counter = await tokenCounter(model);
   const completion = route === "embeddings" ? 0 : counter.text(answerTextOf(route, answer, sse));
   return { promptTokens: promptTokens(route, request, counter), completionTokens: Math.round(completion / Math.max(keptShare, 1e-6)) };

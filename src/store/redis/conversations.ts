@@ -4,17 +4,18 @@
  * with its JSON and its parent, so a chain is walked inside one script.
  * Appending messages and moving the conversation's head is one script.
  */
-import type { ChatMessage, Conversation, ConversationPatch, ConversationRepo, TokenCounts } from "../types.ts";
+import type { TokenUsage } from "../../pool/types.ts";
+import type { ChatMessage, Conversation, ConversationPatch, ConversationRepo } from "../types.ts";
 import { execPipeline } from "./batches.ts";
 import { decodeJsonHash, encodeJsonHash } from "./json-hash.ts";
 import type { StoreContext } from "./options.ts";
 import { runScript } from "./scripts.ts";
 
 const DEFAULT_LIMIT = 100;
-const NO_TOKENS: TokenCounts = { promptTokens: 0, completionTokens: 0 };
+const NO_TOKENS: TokenUsage = { promptTokens: 0, completionTokens: 0 };
 
 export function redisConversationRepo({ link, keys }: StoreContext): ConversationRepo {
-  const write = (what: string, id: string, mode: "create" | "patch", fields: object, messages: readonly ChatMessage[] = [], tokens: TokenCounts = NO_TOKENS): Promise<Conversation | null> =>
+  const write = (what: string, id: string, mode: "create" | "patch", fields: object, messages: readonly ChatMessage[] = [], tokens: TokenUsage = NO_TOKENS): Promise<Conversation | null> =>
     link.run(what, async (redis) => {
       const add = messages.length > 0 || tokens.promptTokens !== 0 || tokens.completionTokens !== 0;
       const args: (string | number)[] = [keys.prefix, mode, messages.length, add ? 1 : 0, tokens.promptTokens, tokens.completionTokens];
