@@ -98,12 +98,12 @@ export class Connection {
   }
 
   /** Runs `fn` on the open database; whatever it throws becomes a StoreError. */
-  run<T>(action: string, fn: () => T): T {
+  run<T>(action: string, fn: () => T, busyTimeoutMs = this.busyTimeoutMs): T {
     if (this.#closed) throw new StoreError(`sqlite store ${this.path} is closed (${action})`);
     try {
       return fn();
     } catch (err) {
-      throw toStoreError(err, { path: this.path, action, busyTimeoutMs: this.busyTimeoutMs });
+      throw toStoreError(err, { path: this.path, action, busyTimeoutMs });
     }
   }
 
@@ -123,17 +123,18 @@ export class Connection {
    */
   writeQuick<T>(action: string, fn: () => T): T {
     if (this.busyTimeoutMs <= QUICK_BUSY_MS) return this.write(action, fn);
-    if (this.#closed) throw new StoreError(`sqlite store ${this.path} is closed (${action})`);
-    try {
-      this.#db.exec(`PRAGMA busy_timeout = ${QUICK_BUSY_MS}`);
-      try {
-        return this.#transaction("BEGIN IMMEDIATE", fn);
-      } finally {
-        this.#db.exec(`PRAGMA busy_timeout = ${this.busyTimeoutMs}`);
-      }
-    } catch (err) {
-      throw toStoreError(err, { path: this.path, action, busyTimeoutMs: QUICK_BUSY_MS });
-    }
+    return this.run(
+      action,
+      () => {
+        this.#db.exec(`PRAGMA busy_timeout = ${QUICK_BUSY_MS}`);
+        try {
+          return this.#transaction("BEGIN IMMEDIATE", fn);
+        } finally {
+          this.#db.exec(`PRAGMA busy_timeout = ${this.busyTimeoutMs}`);
+        }
+      },
+      QUICK_BUSY_MS,
+    );
   }
 
   /** `fn` in a read transaction: one snapshot, and one lock instead of one per statement. */

@@ -97,7 +97,7 @@ function toUsageRow(row: Row, groups: readonly UsageGroup[]): UsageRow {
 }
 
 /** The records of `chunk` whose ids the store had not seen, now marked seen. */
-function unseen(conn: Connection, chunk: readonly UsageRecord[], now: number): UsageRecord[] {
+function unseen(conn: Connection, chunk: readonly UsageRecord[], now: number): readonly UsageRecord[] {
   const fresh = new Set<string>();
   for (let i = 0; i < chunk.length; i += SEEN_ROWS) {
     const part = chunk.slice(i, i + SEEN_ROWS);
@@ -105,7 +105,7 @@ function unseen(conn: Connection, chunk: readonly UsageRecord[], now: number): U
     for (const r of part) params.push(r.id, now);
     for (const row of conn.prepare(seenSql(part.length)).all(...params)) fresh.add(String(row.id));
   }
-  return fresh.size === chunk.length ? [...chunk] : chunk.filter((r) => fresh.has(r.id));
+  return fresh.size === chunk.length ? chunk : chunk.filter((r) => fresh.has(r.id));
 }
 
 interface Sum {

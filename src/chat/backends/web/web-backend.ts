@@ -28,14 +28,16 @@ export function createWebBackend(pool: Pool, options: WebBackendOptions = {}): C
 }
 
 /**
- * The system message, sent once, before the first question of a new conversation: the
- * server keeps it in the conversation's context from then on, as relays that map OpenAI
- * messages onto the web backend do.
+ * The system message this turn sends: only before the first question of a new conversation,
+ * since the server keeps it in the conversation's context from then on (as relays that map
+ * OpenAI messages onto the web backend do). Null when the turn sends none.
  */
-function systemMessage(req: TurnRequest): object[] {
-  if (req.system === null || req.system === "" || req.conversation.remoteId !== null) return [];
-  return [{ id: randomUUID(), author: { role: "system" }, content: { content_type: "text", parts: [req.system] }, metadata: {} }];
+function systemToSend(req: TurnRequest): string | null {
+  return req.system === null || req.system === "" || req.conversation.remoteId !== null ? null : req.system;
 }
+
+const systemEntry = (text: string | null): object[] =>
+  text === null ? [] : [{ id: randomUUID(), author: { role: "system" }, content: { content_type: "text", parts: [text] }, metadata: {} }];
 
 function messageBody(req: TurnRequest): Buffer {
   const conv = req.conversation;
@@ -45,7 +47,7 @@ function messageBody(req: TurnRequest): Buffer {
     JSON.stringify({
       ...req.completionParams,
       action: "next",
-      messages: [...systemMessage(req), { id: req.questionId, author: { role: "user" }, content: { content_type: "text", parts: [req.text] }, metadata: {} }],
+      messages: [...systemEntry(systemToSend(req)), { id: req.questionId, author: { role: "user" }, content: { content_type: "text", parts: [req.text] }, metadata: {} }],
       ...(conv.remoteId === null ? {} : { conversation_id: conv.remoteId }),
       parent_message_id: parent,
       model: req.model,
@@ -72,7 +74,7 @@ function noAccount(pool: Pool, err: unknown, convId: string, sticky: string | nu
 
 async function webTurn(pool: Pool, accounts: WebAccounts, req: TurnRequest): Promise<TurnResult> {
   // The server keeps the context; only what this turn sends must fit (the system message goes with the first).
-  const counted = fixedCost(systemMessage(req).length > 0 ? req.system : null, req.text, req.maxContextTokens - req.maxResponseTokens, req.counter);
+  const counted = fixedCost(systemToSend(req), req.text, req.maxContextTokens - req.maxResponseTokens, req.counter);
   const conv = req.conversation;
   const sticky = conv.remoteId === null ? null : conv.credentialId;
   if (conv.remoteId !== null && sticky === null) throw new ConversationUnavailableError(conv.id, "it has a remote id but no account");
