@@ -1,8 +1,9 @@
 /**
  * Prometheus metrics (prom-client, a registry of our own). Label values are
  * fixed sets (route names, statuses, states, outcome kinds): never a path a
- * client sent, never a key. Children are bound once per label set, so the
- * request path pays one map lookup, not prom-client's label hashing.
+ * client sent, never a key. The per-request counters are plain numbers the
+ * registry reads at scrape time (prom-client hashes and validates the labels on
+ * every `inc`, even through a bound child): the request path pays one map lookup.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Pool } from "../pool/pool.ts";
@@ -11,25 +12,48 @@ import { CREDENTIAL_STATES, type AuditEvent } from "../pool/types.ts";
 type Inc = { inc(n?: number): void };
 type Observe = { observe(v: number): void };
 
+/** Counts per label set, kept here and handed to a prom-client Counter when it is scraped. */
+class Tally<L extends string> {
+  readonly #counts = new Map<string, { labels: Partial<Record<L, string>>; value: number }>();
+
+  constructor(counter: Counter<L>) {
+    const counts = this.#counts;
+    // prom-client calls `collect` with the counter as `this` before each scrape reads it.
+    (counter as unknown as { collect: () => void }).collect = function (this: Counter<L>) {
+      this.reset();
+      for (const c of counts.values()) this.inc(c.labels, c.value);
+    };
+  }
+
+  add(key: string, labels: () => Partial<Record<L, string>>, n = 1): void {
+    const c = this.#counts.get(key);
+    if (c === undefined) this.#counts.set(key, { labels: labels(), value: n });
+    else c.value += n;
+  }
+}
+
+const PROMPT = (): { kind: string } => ({ kind: "prompt" });
+const COMPLETION = (): { kind: string } => ({ kind: "completion" });
+
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly #requests: Counter<"route" | "status" | "credential_state">;
   readonly #latency: Histogram<"route">;
   readonly #retries: Counter<"outcome">;
   readonly #failovers: Counter;
   readonly #transitions: Counter<"from" | "to">;
-  readonly #tokens: Counter<"kind">;
-  readonly #cost: Counter;
   readonly #estimated: Counter;
+  readonly #cost: Counter;
   readonly #inflight: Gauge;
-  readonly #bound = new Map<string, Inc>();
+  readonly #requestTally: Tally<"route" | "status" | "credential_state">;
+  readonly #tokenTally: Tally<"kind">;
+  #costTotal = 0;
   readonly #boundLatency = new Map<string, Observe>();
   readonly #boundRetries = new Map<string, Inc>();
   inflight = 0;
 
   constructor(pool: Pool, opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.#requests = new Counter({
+    const requests = new Counter({
       name: "keypool_http_requests_total",
       help: "Requests answered, by route, status, and the state of the credential that answered (none: keypool answered itself)",
       labelNames: ["route", "status", "credential_state"],
@@ -45,9 +69,19 @@ export class GatewayMetrics {
     this.#retries = new Counter({ name: "keypool_retries_total", help: "Upstream attempts retried on another credential, by the failed attempt's outcome", labelNames: ["outcome"], registers });
     this.#failovers = new Counter({ name: "keypool_failovers_total", help: "Requests answered by a credential after at least one failed attempt", registers });
     this.#transitions = new Counter({ name: "keypool_state_transitions_total", help: "Credential state changes made by this instance", labelNames: ["from", "to"], registers });
-    this.#tokens = new Counter({ name: "keypool_tokens_metered_total", help: "Tokens metered from upstream usage", labelNames: ["kind"], registers });
+    const tokens = new Counter({ name: "keypool_tokens_metered_total", help: "Tokens metered from upstream usage", labelNames: ["kind"], registers });
     this.#estimated = new Counter({ name: "keypool_usage_estimated_total", help: "Answers that carried no usage, counted with the tokenizer instead (a relay ignoring stream_options shows here)", registers });
-    this.#cost = new Counter({ name: "keypool_cost_usd_total", help: "Cost of the metered usage at model prices (USD)", registers });
+    this.#cost = new Counter({
+      name: "keypool_cost_usd_total",
+      help: "Cost of the metered usage at model prices (USD)",
+      registers,
+      collect: () => {
+        this.#cost.reset();
+        this.#cost.inc(this.#costTotal);
+      },
+    });
+    this.#requestTally = new Tally(requests);
+    this.#tokenTally = new Tally(tokens);
     this.#inflight = new Gauge({ name: "keypool_inflight_requests", help: "Requests being answered now", registers, collect: () => this.#inflight.set(this.inflight) });
     const keys = new Gauge({
       name: "keypool_credentials",
@@ -77,13 +111,7 @@ export class GatewayMetrics {
   }
 
   request(route: string, status: number, credentialState: string): void {
-    const key = `${route}|${status}|${credentialState}`;
-    let c = this.#bound.get(key);
-    if (c === undefined) {
-      c = this.#requests.labels(route, String(status), credentialState);
-      this.#bound.set(key, c);
-    }
-    c.inc();
+    this.#requestTally.add(`${route}|${status}|${credentialState}`, () => ({ route, status: String(status), credential_state: credentialState }));
   }
 
   upstreamLatency(route: string, seconds: number): void {
@@ -114,9 +142,9 @@ export class GatewayMetrics {
 
   metered(prompt: number, completion: number, cost: number, estimated = false): void {
     if (estimated) this.#estimated.inc();
-    if (prompt > 0) this.#tokens.inc({ kind: "prompt" }, prompt);
-    if (completion > 0) this.#tokens.inc({ kind: "completion" }, completion);
-    if (cost > 0) this.#cost.inc(cost);
+    if (prompt > 0) this.#tokenTally.add("prompt", PROMPT, prompt);
+    if (completion > 0) this.#tokenTally.add("completion", COMPLETION, completion);
+    if (cost > 0) this.#costTotal += cost;
   }
 
   text(): Promise<string> {

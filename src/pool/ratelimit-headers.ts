@@ -4,22 +4,48 @@
  */
 export type HeaderGetter = (name: string) => string | null | undefined;
 
-const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, "µs": 0.001, ns: 0.000001 };
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/g;
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
-/** Milliseconds in a Go-style duration, or null when it isn't one. */
+/** The unit at `text[i]` and its length, or null. */
+function unitAt(text: string, i: number): [ms: number, length: number] | null {
+  const c = text[i];
+  const next = text[i + 1];
+  if (c === "h") return [3_600_000, 1];
+  if (c === "m") return next === "s" ? [1, 2] : [60_000, 1];
+  if (c === "s") return [1000, 1];
+  if ((c === "u" || c === "µ") && next === "s") return [0.001, 2];
+  if (c === "n" && next === "s") return [0.000001, 2];
+  return null;
+}
+
+/**
+ * Milliseconds in a Go-style duration, or null when it isn't one. Read by hand, not with a
+ * regular expression: every upstream answer carries two of these.
+ */
 export function parseDuration(value: string | null | undefined): number | null {
   if (value === null || value === undefined) return null;
   const text = value.trim();
-  if (text === "") return null;
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000; // bare number: seconds
   let total = 0;
-  let consumed = 0;
-  for (const m of text.matchAll(DURATION_PART)) {
-    total += Number(m[1]) * (UNIT_MS[m[2]!] ?? 0);
-    consumed += m[0].length;
+  let parts = 0;
+  let i = 0;
+  while (i < text.length) {
+    const start = i;
+    while (i < text.length && isDigit(text.charCodeAt(i))) i++;
+    if (i === start) return null;
+    if (text[i] === ".") {
+      const fraction = ++i;
+      while (i < text.length && isDigit(text.charCodeAt(i))) i++;
+      if (i === fraction) return null;
+    }
+    const n = Number(text.slice(start, i));
+    if (i === text.length) return parts === 0 ? n * 1000 : null; // a bare number: seconds
+    const unit = unitAt(text, i);
+    if (unit === null) return null;
+    total += n * unit[0];
+    i += unit[1];
+    parts++;
   }
-  return consumed === text.length && consumed > 0 ? total : null;
+  return parts > 0 ? total : null;
 }
 
 function num(get: HeaderGetter, name: string): number | null {

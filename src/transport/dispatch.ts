@@ -13,7 +13,7 @@ import { decideRetry } from "../pool/retry-policy.ts";
 import { upstreamHeaders } from "./auth-headers.ts";
 import type { Dispatchers } from "./dispatchers.ts";
 import { failureOf, headerGetter, parseMaybeJson, readBounded, send, TransportFailureError, type UpstreamAnswer } from "./send.ts";
-import { joinUpstream } from "./upstream-url.ts";
+import { upstreamTarget } from "./upstream-url.ts";
 import { RequestScope } from "./request-scope.ts";
 import { UsageTail } from "./usage-tail.ts";
 import type { TokenUsage } from "./usage.ts";
@@ -80,7 +80,7 @@ export async function dispatch(pool: Pool, dispatchers: Dispatchers, req: Pooled
     const rec = lease.record;
     let answer: UpstreamAnswer;
     try {
-      answer = await send(joinUpstream(pool.upstreamOf(rec), req.path), {
+      answer = await send(upstreamTarget(pool.upstreamOf(rec), req.path), {
         method: req.method,
         headers: upstreamHeaders(req.headers, rec),
         body: req.body,

@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import { request, type Dispatcher } from "undici";
 import type { HeaderGetter } from "../pool/ratelimit-headers.ts";
 import type { TransportFailure } from "../pool/outcome.ts";
+import type { UpstreamTarget } from "./upstream-url.ts";
 
 export interface UpstreamAnswer {
   status: number;
@@ -42,17 +43,18 @@ export function failureOf(err: unknown, signal?: AbortSignal): TransportFailure 
   return "reset";
 }
 
-export async function send(url: string, o: SendOptions): Promise<UpstreamAnswer> {
+/** `url` as a string, or already split (the request path's form: no URL parse per request). */
+export async function send(url: string | UpstreamTarget, o: SendOptions): Promise<UpstreamAnswer> {
   try {
-    const res = await request(url, {
+    const options = {
       method: o.method as Dispatcher.HttpMethod,
       headers: o.headers,
       body: o.body,
       signal: o.signal,
-      dispatcher: o.dispatcher,
       headersTimeout: o.headersTimeoutMs,
       bodyTimeout: o.bodyTimeoutMs,
-    });
+    };
+    const res = typeof url === "string" ? await request(url, { ...options, dispatcher: o.dispatcher }) : await o.dispatcher.request({ ...options, origin: url.origin, path: url.path });
     return { status: res.statusCode, headers: res.headers, body: res.body };
   } catch (err) {
     const failure = failureOf(err, o.signal);

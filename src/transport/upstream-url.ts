@@ -18,3 +18,27 @@ export function apiPath(url: URL, poolUpstream: string): string {
 export function joinUpstream(base: string, path: string): string {
   return `${base.replace(/\/+$/, "")}${path}`;
 }
+
+/** Where undici sends a request: an origin and the path on it. */
+export interface UpstreamTarget {
+  origin: string;
+  path: string;
+}
+
+const bases = new Map<string, { origin: string; prefix: string }>();
+
+/**
+ * `joinUpstream` split for undici: each base URL is parsed once, so a request costs a string
+ * concatenation rather than a URL parse (undici parses a URL string on every call).
+ */
+export function upstreamTarget(base: string, path: string): UpstreamTarget {
+  let b = bases.get(base);
+  if (b === undefined) {
+    const url = new URL(base.replace(/\/+$/, ""));
+    b = { origin: url.origin, prefix: url.pathname === "/" ? "" : url.pathname };
+    if (bases.size >= 1000) bases.clear(); // base URLs are a handful; bounded anyway
+    bases.set(base, b);
+  }
+  const full = b.prefix + path;
+  return { origin: b.origin, path: full === "" || full.startsWith("?") ? `/${full}` : full };
+}

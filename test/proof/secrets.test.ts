@@ -185,7 +185,7 @@ describe("secrets and access", () => {
     });
   }
 
-  it("token checks: every wrong token takes one path (sha256, then a 32-byte compare or a lookup by digest), timed against almost-right ones", async (t) => {
+  it("token checks: every wrong token takes one path (sha256, then a compare of two hex digests or a lookup by digest), timed against almost-right ones", async (t) => {
     // Spy on timingSafeEqual as the gateway's modules see it.
     const real = crypto.timingSafeEqual;
     const compares: [number, number][] = [];
@@ -221,11 +221,11 @@ describe("secrets and access", () => {
         compares.length = 0;
         await assert.rejects(auth.authenticate(`Bearer ${w}`), (err: Error & { code?: string }) => err.code === "KP_TOKEN_INVALID");
         assert.deepEqual(lookups.map((h) => h.length), [64], `one lookup by digest for a token of ${w.length} characters`);
-        assert.ok(compares.every(([a, b]) => a === 32 && b === 32), "any compare is of two 32-byte digests");
+        assert.ok(compares.every(([a, b]) => a === 64 && b === 64), "any compare is of two sha256 digests (their 64 hex bytes)");
       }
       compares.length = 0;
       await auth.authenticate(`Bearer ${token}`);
-      assert.deepEqual(compares, [[32, 32]], "the right token: one timingSafeEqual of two sha256 digests");
+      assert.deepEqual(compares, [[64, 64]], "the right token: one timingSafeEqual of two sha256 digests (hex bytes)");
       // The admin token: one timingSafeEqual of two 32-byte digests for every wrong one, whatever its length.
       for (const w of wrongs.filter((x) => x !== ADMIN)) {
         compares.length = 0;

@@ -6,7 +6,7 @@ import type { SQLInputValue } from "node:sqlite";
 import type { UsageRecord } from "../../pool/types.ts";
 import type { UsageGroup, UsageQuery, UsageRepo, UsageRow } from "../types.ts";
 import { hourStart } from "../usage-rollup.ts";
-import { inChunks, type Connection } from "./connection.ts";
+import { CHUNK_ROWS, inChunks, type Connection } from "./connection.ts";
 import type { Row } from "./rows.ts";
 
 const HOUR = 3_600_000;
@@ -16,7 +16,8 @@ export const USAGE_DEDUP_WINDOW_MS = 7 * DAY;
 
 /** Rows per `usage_seen` insert: one statement marks a batch's ids and names the new ones. */
 const SEEN_ROWS = 32;
-const seenSql = (rows: number): string => `INSERT OR IGNORE INTO usage_seen (id, seen_at) VALUES ${Array(rows).fill("(?, ?)").join(", ")} RETURNING id`;
+/** The statement for each row count, built once (the request path asks for them all the time). */
+const SEEN_SQL = Array.from({ length: SEEN_ROWS + 1 }, (_, rows) => `INSERT OR IGNORE INTO usage_seen (id, seen_at) VALUES ${Array(rows).fill("(?, ?)").join(", ")} RETURNING id`);
 const ROLLUP_SQL = `INSERT INTO usage_hourly
   (hour, credential_id, token_id, model, requests, prompt_tokens, completion_tokens, cost_usd)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -100,10 +101,10 @@ function toUsageRow(row: Row, groups: readonly UsageGroup[]): UsageRow {
 function unseen(conn: Connection, chunk: readonly UsageRecord[], now: number): readonly UsageRecord[] {
   const fresh = new Set<string>();
   for (let i = 0; i < chunk.length; i += SEEN_ROWS) {
-    const part = chunk.slice(i, i + SEEN_ROWS);
+    const end = Math.min(chunk.length, i + SEEN_ROWS);
     const params: SQLInputValue[] = [];
-    for (const r of part) params.push(r.id, now);
-    for (const row of conn.prepare(seenSql(part.length)).all(...params)) fresh.add(String(row.id));
+    for (let j = i; j < end; j++) params.push(chunk[j]!.id, now);
+    for (const row of conn.prepare(SEEN_SQL[end - i]!).all(...params)) fresh.add(row.id as string);
   }
   return fresh.size === chunk.length ? chunk : chunk.filter((r) => fresh.has(r.id));
 }
@@ -150,7 +151,7 @@ function sums(records: readonly UsageRecord[]): { rollups: Iterable<Sum>; tokens
 export function sqliteUsageRepo(conn: Connection): UsageRepo {
   return {
     async record(records: readonly UsageRecord[]) {
-      for await (const chunk of inChunks(records)) {
+      const write = (chunk: readonly UsageRecord[]): void =>
         conn.writeQuick("record usage", () => {
           const fresh = unseen(conn, chunk, Date.now()); // a replayed record is counted once
           if (fresh.length === 0) return;
@@ -160,7 +161,9 @@ export function sqliteUsageRepo(conn: Connection): UsageRepo {
           const token = conn.prepare(TOKEN_SQL);
           for (const [id, t] of tokens) token.run(t.tokens, t.lastAt, id);
         });
-      }
+      // The request path's batches are small: written at once, without the chunking's generator.
+      if (records.length <= CHUNK_ROWS) write(records);
+      else for await (const chunk of inChunks(records)) write(chunk);
     },
     async query(q: UsageQuery = {}) {
       const { sql, params } = buildQuery(q);
