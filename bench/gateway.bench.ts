@@ -17,7 +17,8 @@
  * request (from /proc) is printed too: on a shared machine it varies far
  * less than requests per second. Run alone with
  * `node bench/gateway.bench.ts`; BENCH_SECONDS (default 5) sets each run's
- * length, BENCH_STORE the gateway's store (default a temp SQLite file),
+ * length, BENCH_WARMUP_SECONDS (default 8) the load each target takes before
+ * the first run, BENCH_STORE the gateway's store (default a temp SQLite file),
  * BENCH_GATEWAY_NODE_ARGS extra node flags for the gateway (e.g. --cpu-prof),
  * BENCH_KEYPOOL_BIN another checkout's bin/keypool.ts for the gateway (to
  * measure a change side by side).
@@ -44,6 +45,12 @@ const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
 const BIN = fileURLToPath(new URL("../bin/keypool.ts", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/**
+ * Load each target takes before the first measured run. The gateway reaches its steady state
+ * only after several seconds of load (measured here: ~500 µs of CPU per request in its first
+ * two seconds, ~330 µs from the sixth on); a long-running gateway lives in the steady state.
+ */
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 8);
 const KEYS = Array.from({ length: 8 }, (_, i) => `sk-bench-${String(i).padStart(24, "0")}`);
 
 /** The least a Node proxy does: node:http in, undici.request out, the answer piped back. */
@@ -185,6 +192,15 @@ function rssMb(pid: number): { rss: number; peak: number } {
   return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
 }
 
+/** The node flags of package.json's `start` script (`node --flag ... bin/keypool.ts serve`). */
+function startNodeFlags(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { scripts: { start: string } };
+  return pkg.scripts.start
+    .split(" ")
+    .filter((w) => w.startsWith("--"))
+    .join(" ");
+}
+
 const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : "-");
 
 export async function run(): Promise<void> {
@@ -193,8 +209,8 @@ export async function run(): Promise<void> {
   const sim = await startChild(["sim", "--port", "0", ...KEYS.flatMap((k) => ["--key", `${k}=ok`])], {});
   const env = { KEYPOOL_STORE: store, KEYPOOL_UPSTREAM: `${sim.url}/v1`, KEYPOOL_KEYS: KEYS.join(","), KEYPOOL_HEALTH_INTERVAL_MS: "0" };
   const token = await runCli(["tokens", "add", "--name", "bench"], env);
-  // As `npm start` runs it (a young generation of 16 MB: the default one grows RSS by ~75 MB under load, for no speed).
-  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "--max-semi-space-size=16").split(" ").filter((a) => a !== "");
+  // With the node flags `npm start` uses (read from package.json, so the two can't drift apart).
+  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? startNodeFlags()).split(" ").filter((a) => a !== "");
   const gw = await startChild(["serve", "--port", "0"], env, nodeArgs, [process.env.BENCH_KEYPOOL_BIN ?? BIN]);
   const base = await startChild([`${sim.url}/v1`], {}, [], ["--input-type=module", "-e", BASELINE, fileURLToPath(new URL("../package.json", import.meta.url))]);
   const direct: Target = { name: "direct", url: sim.url, token: KEYS[0]!, pid: sim.proc.pid! };
@@ -206,11 +222,13 @@ export async function run(): Promise<void> {
     console.log("baseline: a bare node:http + undici proxy, for scale (what any Node proxy costs on this machine)");
     console.log(`${"mode".padEnd(8)}${"conns".padStart(6)}  ${"target".padEnd(9)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"cpu µs/req".padStart(12)}${"errors".padStart(8)}`);
     const rows: Record<string, Record<string, Load>> = {};
+    const warmBody = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "benchmark" }] });
+    for (const t of targets) await load(t, warmBody, 64, WARMUP_SECONDS);
     for (const stream of [false, true]) {
       const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "benchmark" }], ...(stream ? { stream: true } : {}) });
       const mode = stream ? "stream" : "json";
       for (const connections of [64, 1]) {
-        for (const t of targets) await load(t, body, connections, 1); // warm up
+        for (const t of targets) await load(t, body, connections, 1); // warm up for this mode
         const row: Record<string, Load> = {};
         for (const t of targets) row[t.name] = await load(t, body, connections, SECONDS);
         rows[`${mode}${connections}`] = row;
