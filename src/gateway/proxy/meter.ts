@@ -6,7 +6,7 @@
  * batch, which charges each record's client token in the same step.
  */
 import type { Pool } from "../../pool/pool.ts";
-import { costUsd } from "../../pool/prices.ts";
+import { costUsd, priceOf } from "../../pool/prices.ts";
 import type { UsageRecord } from "../../pool/types.ts";
 import type { Logger } from "../../util/logger.ts";
 import { timeOrderedId } from "../../util/ids.ts";
@@ -25,6 +25,8 @@ export class Meter {
   readonly #metrics: GatewayMetrics;
   readonly #log: Logger;
   #batch: Pending[] = [];
+  /** Models already reported as having no price (once each per process; bounded). */
+  readonly #unpriced = new Set<string>();
   #scheduled = false;
   readonly #flush = (): void => void this.#write();
 
@@ -40,6 +42,7 @@ export class Meter {
     const now = Date.now();
     const name = model ?? "unknown";
     const cost = costUsd(name, promptTokens, completionTokens, this.#pool.config.prices);
+    if (cost === 0 && promptTokens + completionTokens > 0) this.#warnUnpriced(name);
     this.#metrics.metered(promptTokens, completionTokens, cost, estimated);
     const record: UsageRecord = {
       id: timeOrderedId("use", now),
@@ -59,6 +62,13 @@ export class Meter {
         setImmediate(this.#flush);
       }
     });
+  }
+
+  /** Usage of a model no price table knows costs $0: said once, so budgets and cost figures aren't silently wrong. */
+  #warnUnpriced(model: string): void {
+    if (this.#unpriced.has(model) || this.#unpriced.size >= 1000 || priceOf(model, this.#pool.config.prices) !== null) return;
+    this.#unpriced.add(model);
+    this.#log.warn({ model }, `no price known for model ${model}: its usage is recorded at $0 and counts toward no key's budget; set its price in the config's "prices" (USD per million tokens)`);
   }
 
   async #write(): Promise<void> {
