@@ -13,7 +13,7 @@ import { readBody } from "../http/body.ts";
 import { sendJson } from "../http/respond.ts";
 import type { GatewayResponse } from "../http/response.ts";
 import type { Caller } from "../auth/client-auth.ts";
-import { prepareJson, type Prepared } from "./prepare.ts";
+import { prepareJson, requestJson, type Prepared } from "./prepare.ts";
 import { AnswerKeeper } from "./answer-keeper.ts";
 import { estimateUsage } from "./estimate.ts";
 import { ROUTE_LABEL, routeOf, type ProxyRoute } from "./routes.ts";
@@ -64,7 +64,7 @@ export async function handleProxy(ctx: GatewayContext, req: IncomingMessage, res
   if (info.json && body !== null) p = prepareJson(info, body);
   else {
     const model = path.startsWith("/v1/models/") ? safeDecode(path.slice(11)) : modelOf(body);
-    p = { body: body === null || body.length === 0 ? null : body, model, stream: false, stripUsage: false, parsed: null };
+    p = { body: body === null || body.length === 0 ? null : body, model, stream: false, stripUsage: false, original: null };
   }
   ctx.auth.admit(caller, p.model);
 
@@ -115,7 +115,7 @@ async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, 
   }
   const stripper = p.stripUsage && sse ? new UsageStripper() : null;
   // Kept for an estimate in case the answer carries no usage (dropped at its end either way).
-  const keeper = p.parsed !== null && ESTIMATED.has(route) ? new AnswerKeeper() : null;
+  const keeper = p.original !== null && ESTIMATED.has(route) ? new AnswerKeeper() : null;
   res.writeHead(d.status, answerHeaders(d.headers, stripper !== null));
   try {
     await relay(upstream, res, stripper, keeper);
@@ -199,10 +199,10 @@ async function meter(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, c
   const lease = d.lease!;
   res.credentialState = ctx.pool.index.entries.get(lease.record.id)?.record.state ?? "removed";
   let estimated = false;
-  const bytes = usage === null && p.parsed !== null && d.status < 300 && ESTIMATED.has(a.route) ? (a.body ?? a.keeper?.bytes() ?? null) : null;
+  const bytes = usage === null && p.original !== null && d.status < 300 && ESTIMATED.has(a.route) ? (a.body ?? a.keeper?.bytes() ?? null) : null;
   if (bytes !== null) {
     try {
-      usage = await estimateUsage(a.route, p.model ?? "unknown", p.parsed!, bytes, a.sse, a.keeper?.share() ?? 1);
+      usage = await estimateUsage(a.route, p.model ?? "unknown", requestJson(p), bytes, a.sse, a.keeper?.share() ?? 1);
       estimated = true;
       // The lease went back without usage: the key's budget and TPM learn it now.
       if (p.model !== null) ctx.pool.charge(lease.record.id, p.model, usage);

@@ -15,8 +15,18 @@ export interface Prepared {
   stream: boolean;
   /** keypool added `include_usage`: the usage chunk is not the client's. */
   stripUsage: boolean;
-  /** The parsed body of a JSON route (for an estimate when the answer carries no usage), else null. */
-  parsed: Record<string, unknown> | null;
+  /**
+   * The client's body as sent, on a JSON route (null elsewhere): parsed again only if an answer
+   * carries no usage and must be estimated. Keeping the parsed tree for the whole request instead
+   * had every in-flight prompt (a long conversation: thousands of objects) survive young-generation
+   * collections and be promoted to the old one, for an estimate almost never made.
+   */
+  original: Buffer | null;
+}
+
+/** The request body of a JSON route, parsed again (it parsed once in prepareJson, so it parses). */
+export function requestJson(p: Prepared): Record<string, unknown> {
+  return JSON.parse(p.original!.toString("utf8")) as Record<string, unknown>;
 }
 
 const SPLICE = Buffer.from('"stream_options":{"include_usage":true},');
@@ -35,7 +45,7 @@ export function prepareJson(route: RouteInfo, body: Buffer): Prepared {
   if (model !== undefined && typeof model !== "string") throw new ValidationError(`model must be a string, got ${typeName(model)}`, "model");
   const stream = o.stream;
   if (stream !== undefined && stream !== null && typeof stream !== "boolean") throw new ValidationError(`stream must be a boolean, got ${typeName(stream)}`, "stream");
-  const out: Prepared = { body, model: model === undefined || model === "" ? null : model, stream: stream === true, stripUsage: false, parsed: o };
+  const out: Prepared = { body, model: model === undefined || model === "" ? null : model, stream: stream === true, stripUsage: false, original: body };
   if (!out.stream || !route.usageOption) return out;
   const so = o.stream_options;
   if (so === undefined) {
