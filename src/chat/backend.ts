@@ -5,6 +5,7 @@
  */
 import { ConfigError } from "../errors/index.ts";
 import type { Pool } from "../pool/pool.ts";
+import type { TokenUsage } from "../pool/types.ts";
 import type { ChatMessage, Conversation, ConversationRepo } from "../store/types.ts";
 import type { TokenCounter } from "./tokens.ts";
 
@@ -37,7 +38,7 @@ export interface TurnResult {
   /** The credential that answered, null when none did. */
   credentialId: string | null;
   /** Usage as the backend reported it; null when it gave none (the client then counts). */
-  usage: { promptTokens: number; completionTokens: number } | null;
+  usage: TokenUsage | null;
   /** Prompt tokens as counted locally, used when `usage` is null. */
   countedPromptTokens: number;
   /** Cost of the turn; null to price it from the pool's table. */

@@ -50,6 +50,18 @@ describe("UsageStripper", () => {
     assert.equal(Buffer.concat(s.end()).toString(), "data: b");
   });
 
+  it("holds back what follows the usage event for the end of the answer, and lets it go first if more comes", () => {
+    const s = new UsageStripper();
+    const now = Buffer.concat(s.push(Buffer.from(chunk("a") + USAGE + DONE))).toString();
+    assert.equal(now, chunk("a"), "the content goes at once; [DONE] waits for the end");
+    assert.equal(Buffer.concat(s.end()).toString(), DONE);
+    // An upstream that keeps talking after its usage event: the held bytes go first, in order.
+    const t = new UsageStripper();
+    assert.equal(Buffer.concat(t.push(Buffer.from(chunk("a") + USAGE + ": after\n\n"))).toString(), chunk("a"));
+    assert.equal(Buffer.concat(t.push(Buffer.from(chunk("b")))).toString(), ": after\n\n" + chunk("b"));
+    assert.equal(Buffer.concat(t.end()).toString(), "");
+  });
+
   it("finds the end of the last complete event", () => {
     assert.equal(lastEventEnd(Buffer.from("data: a\n\ndata: b")), 9);
     assert.equal(lastEventEnd(Buffer.from("data: a\r\n\r\n")), 11);

@@ -122,7 +122,9 @@ async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, 
   } finally {
     await meter(ctx, res, d, caller, p, { route, sse, keeper, body: null });
   }
-  res.end();
+  // The stripper's held-back tail (`data: [DONE]`) goes with the end: one write, after the usage is stored.
+  const tail = stripper?.end() ?? [];
+  res.end(tail.length === 0 ? undefined : tail.length === 1 ? tail[0] : Buffer.concat(tail));
 }
 
 /**
@@ -135,8 +137,12 @@ async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, 
 function relay(upstream: Readable, res: GatewayResponse, stripper: UsageStripper | null, keeper: AnswerKeeper | null): Promise<void> {
   return new Promise((resolve, reject) => {
     const write = (parts: Buffer[]): void => {
+      if (parts.length === 0) return;
       let ok = true;
+      // Several parts of one upstream chunk leave in one syscall.
+      if (parts.length > 1) res.cork();
       for (const part of parts) ok = res.write(part) && ok;
+      if (parts.length > 1) res.uncork();
       if (!ok && !upstream.isPaused()) upstream.pause();
     };
     const onData = (chunk: Buffer): void => {
@@ -156,7 +162,6 @@ function relay(upstream: Readable, res: GatewayResponse, stripper: UsageStripper
     };
     const onEnd = (): void => {
       cleanup();
-      if (stripper !== null) write(stripper.end());
       resolve();
     };
     const onError = (err: Error): void => {

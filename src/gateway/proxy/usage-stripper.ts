@@ -68,45 +68,60 @@ function eventStart(buf: Buffer, pos: number): number {
 /**
  * Plain chunk in, chunks out (no stream machinery: the gateway writes what
  * it returns straight to the client's socket).
+ *
+ * What follows a removed usage event (the stream's `data: [DONE]`, since the
+ * usage event comes last) is held back until more arrives or the stream ends:
+ * the gateway sends it with the end of the answer, once the usage is stored,
+ * in one write with the chunked terminator instead of a write of its own.
  */
 export class UsageStripper {
   #pending: Buffer | null = null;
+  #held: Buffer[] = [];
 
   /** The complete events of what arrived so far, usage-only ones left out (empty when none is complete). */
   push(chunk: Buffer): Buffer[] {
     const data = this.#pending === null ? chunk : Buffer.concat([this.#pending, chunk]);
+    const flushed = this.#held;
+    this.#held = [];
     const cut = lastEventEnd(data);
     if (cut === -1) {
       this.#pending = data;
-      return [];
+      return flushed;
     }
     this.#pending = cut === data.length ? null : data.subarray(cut);
-    return strip(cut === data.length ? data : data.subarray(0, cut));
+    const { parts, after } = strip(cut === data.length ? data : data.subarray(0, cut));
+    this.#held = parts.slice(after);
+    const now = after === parts.length ? parts : parts.slice(0, after);
+    return flushed.length === 0 ? now : [...flushed, ...now];
   }
 
-  /** What is left at the end (a last event without its blank line). */
+  /** What is left at the end: anything held back, and a last event without its blank line. */
   end(): Buffer[] {
     const rest = this.#pending;
+    const held = this.#held;
     this.#pending = null;
-    return rest === null ? [] : strip(rest);
+    this.#held = [];
+    return rest === null ? held : [...held, ...strip(rest).parts];
   }
 }
 
-/** Complete events, without the usage-only ones. */
-function strip(buf: Buffer): Buffer[] {
+/** Complete events, without the usage-only ones; `parts[after]` on is what followed the last one removed. */
+function strip(buf: Buffer): { parts: Buffer[]; after: number } {
   let hit = buf.indexOf(USAGE);
-  if (hit === -1) return [buf];
-  const out: Buffer[] = [];
+  if (hit === -1) return { parts: [buf], after: 1 };
+  const parts: Buffer[] = [];
+  let after = -1;
   let from = 0;
   while (hit !== -1) {
     const start = eventStart(buf, hit);
     const end = nextEventEnd(buf, hit);
     if (buf.subarray(start, end).includes(EMPTY_CHOICES)) {
-      if (start > from) out.push(buf.subarray(from, start));
+      if (start > from) parts.push(buf.subarray(from, start));
       from = end;
+      after = parts.length;
     }
     hit = end < buf.length ? buf.indexOf(USAGE, end) : -1;
   }
-  if (from < buf.length) out.push(buf.subarray(from));
-  return out;
+  if (from < buf.length) parts.push(buf.subarray(from));
+  return { parts, after: after === -1 ? parts.length : after };
 }
