@@ -54,6 +54,28 @@ describe("sqlite store: bad paths", () => {
     await store.close();
   });
 
+  for (const form of ["a path", "a file: URI"] as const) {
+    it(`request-path writes wait at most 100 ms for another process's lock, not the busy timeout (${form})`, async () => {
+      const path = tmp.file(`quick-${form === "a path" ? "path" : "uri"}.db`);
+      const store = await openSqliteStore(form === "a path" ? path : `file:${path}?mode=rwc`, { busyTimeoutMs: 5000 });
+      const use = { id: `use_${form.length}`, time: Date.now(), credentialId: "cred_1", tokenId: null, model: "gpt-4o-mini", promptTokens: 5, completionTokens: 7, costUsd: 0.001, estimated: false };
+      const other = new DatabaseSync(path);
+      other.exec("BEGIN IMMEDIATE");
+      const t0 = performance.now();
+      try {
+        await assert.rejects(store.usage.record([use]), storeError(/locked by another process: record usage waited 100 ms/));
+        assert.ok(performance.now() - t0 < 2000, `gave up after ${Math.round(performance.now() - t0)} ms, not the 5 s busy timeout`);
+      } finally {
+        other.exec("ROLLBACK");
+        other.close();
+      }
+      await store.usage.record([use]);
+      await store.usage.record([use]); // a replay is counted once
+      assert.deepEqual((await store.usage.query({})).map((r) => [r.requests, r.promptTokens, r.completionTokens]), [[1, 5, 7]]);
+      await store.close();
+    });
+  }
+
   it("a pollMs that is not a positive number", async () => {
     await assert.rejects(openSqliteStore(":memory:", { pollMs: 0 }), storeError(/pollMs/));
   });

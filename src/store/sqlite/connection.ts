@@ -142,7 +142,8 @@ export class Connection {
    * caller keeps the write for a retry (the pool queues usage and stats while a store is away).
    */
   writeQuick<T>(action: string, fn: () => T): T {
-    if (this.busyTimeoutMs <= QUICK_BUSY_MS || isMemoryPath(this.path)) return this.write(action, fn);
+    if (this.busyTimeoutMs <= QUICK_BUSY_MS || this.path === ":memory:" || this.path === "") return this.write(action, fn);
+    if (this.path.startsWith("file:")) return this.#writeWithTimeout(action, fn); // a second connection to a URI may not be the same database
     return this.run(
       action,
       () => {
@@ -157,6 +158,24 @@ export class Connection {
       QUICK_BUSY_MS,
     );
   }
+
+  /** A quick write on the main connection: its busy timeout lowered for the one transaction. */
+  #writeWithTimeout<T>(action: string, fn: () => T): T {
+    const db = this.#main.db;
+    return this.run(
+      action,
+      () => {
+        db.exec(`PRAGMA busy_timeout = ${QUICK_BUSY_MS}`);
+        try {
+          return this.#transaction("BEGIN IMMEDIATE", fn);
+        } finally {
+          db.exec(`PRAGMA busy_timeout = ${this.busyTimeoutMs}`);
+        }
+      },
+      QUICK_BUSY_MS,
+    );
+  }
+
 
   /** `fn` in a read transaction: one snapshot, and one lock instead of one per statement. */
   read<T>(action: string, fn: () => T): T {
