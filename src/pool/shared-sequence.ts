@@ -32,7 +32,7 @@ export class SharedSequence {
   #refill(): void {
     if (this.#refilling || this.#pending !== null) return;
     this.#refilling = true;
-    this.#counters.incr(this.#name, this.#block).then(
+    this.#counters.incr(this.#name, this.#block, { quick: true }).then(
       (end) => {
         this.#pending = { start: end - this.#block, end };
         this.#refilling = false;

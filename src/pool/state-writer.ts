@@ -62,7 +62,8 @@ export class StateWriter {
         if (removed.length > 0) this.#hooks.event(p.event!);
         return true;
       }
-      const next = await this.#store.credentials.update(p.record.id, p.plan.patch, { from: p.plan.from, ...(p.event === undefined ? {} : { event: p.event }) });
+      // Quick: this instance already acts on the change; a busy store gets it from the outbox later.
+      const next = await this.#store.credentials.update(p.record.id, p.plan.patch, { from: p.plan.from, quick: true, ...(p.event === undefined ? {} : { event: p.event }) });
       if (next !== null) {
         this.#hooks.applied(next);
         if (p.event !== undefined) this.#hooks.event(p.event);

@@ -26,6 +26,12 @@ export interface UpdateOptions {
   from?: readonly CredentialState[];
   /** Written in the same atomic step as the update. */
   event?: AuditEvent;
+  /**
+   * The caller queues the write for a retry when the store fails it (the pool's own state
+   * changes): a store busy with another process's write fails it soon (SQLite: after 100 ms)
+   * rather than holding the event loop for the whole busy timeout.
+   */
+  quick?: boolean;
 }
 
 /** Counters bumped by traffic; written behind, in batches. */
@@ -111,8 +117,12 @@ export interface LeaseRepo {
 }
 
 export interface CounterRepo {
-  /** Adds `by` and returns the new value. */
-  incr(name: string, by: number): Promise<number>;
+  /**
+   * Adds `by` and returns the new value. `quick`: the caller copes with a failure (the
+   * round-robin sequence counts on locally), so a store busy with another process's write
+   * fails it soon (SQLite: after 100 ms) rather than holding the event loop.
+   */
+  incr(name: string, by: number, options?: { quick?: boolean }): Promise<number>;
 }
 
 export interface MetaRepo {

@@ -29,13 +29,14 @@ it("answers while another process holds the SQLite write lock, and stores the us
   await chat(h.client()); // warm: the usage tables exist, the connection is open
 
   const holder = spawn(process.execPath, ["-e", HOLDER, path, "2500"], { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise((resolve) => holder.once("exit", resolve)); // before anything can block: it may exit meanwhile
   let out = "";
   holder.stdout.on("data", (d: Buffer) => (out += d.toString()));
   await new Promise<void>((resolve) => holder.stdout.on("data", () => out.includes("locked") && resolve()));
 
   const r = await chat(h.client(), "gpt-4o-mini", "while locked");
   const answeredAt = Date.now();
-  await new Promise((resolve) => holder.once("exit", resolve));
+  await exited;
   const releasedAt = Number(/released (\d+)/.exec(out)?.[1]);
   assert.ok(answeredAt < releasedAt, `answered ${releasedAt - answeredAt} ms before the lock was released, not after it`);
 
@@ -49,4 +50,39 @@ it("answers while another process holds the SQLite write lock, and stores the us
   const rows = await h.pool.usage({ groupBy: ["credential"] });
   assert.equal(rows.reduce((n, x) => n + x.requests, 0), 2, "both answers' usage is stored");
   assert.ok(rows.reduce((n, x) => n + x.promptTokens, 0) >= expected);
+});
+
+it("retires a dead key while another process holds the lock without stalling, and stores the change after", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "keypool-lock-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, "keypool.db");
+  const DEAD = key("dead", 2); // masked sk-…0002, the live one sk-…0001
+  const h = await harness({ [DEAD]: "invalid", [key("live")]: "ok" }, { pool: { store: `sqlite:${path}`, strategy: "round-robin" } });
+  t.after(() => h.close());
+  const dead = h.pool.list().find((r) => r.key.endsWith("0002"))!;
+  // No warm-up call: it could meet the dead key before the lock is taken.
+
+  const holder = spawn(process.execPath, ["-e", HOLDER, path, "2500"], { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise((resolve) => holder.once("exit", resolve)); // before anything can block: it may exit meanwhile
+  let out = "";
+  holder.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve) => holder.stdout.on("data", () => out.includes("locked") && resolve()));
+
+  // Round-robin reaches the dead key within two calls; it fails over to the live one and is retired.
+  assert.equal(h.pool.get(dead.id)?.state, "active");
+  await chat(h.client(), "gpt-4o-mini", "while locked 1");
+  await chat(h.client(), "gpt-4o-mini", "while locked 2");
+  const answeredAt = Date.now();
+  assert.equal(h.pool.get(dead.id)?.state, "retired", "this instance stops using the key at once");
+  await exited;
+  const releasedAt = Number(/released (\d+)/.exec(out)?.[1]);
+  assert.ok(answeredAt < releasedAt, `answered ${releasedAt - answeredAt} ms before the lock was released, not after it`);
+
+  // The state change waited in the outbox and reached the store once the lock was gone.
+  const { openSqliteStore } = await import("../../src/store/sqlite/index.ts");
+  const other = await openSqliteStore(path);
+  t.after(() => other.close());
+  for (let i = 0; i < 50 && (await other.credentials.get(dead.id))?.state !== "retired"; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal((await other.credentials.get(dead.id))?.state, "retired");
+  assert.ok((await other.events.query({ credentialId: dead.id })).some((e) => e.to === "retired"), "with its audit event");
 });

@@ -134,7 +134,9 @@ export function sqliteCredentialRepo(conn: Connection, box: SecretBox, feed: Sql
         `UPDATE credentials SET ${[...columns.map((c) => `${c} = ?`), "rev = rev + 1"].join(", ")} WHERE num = ${NUM_OF_ID}` +
         (from === undefined ? "" : ` AND state IN (${from.map(() => "?").join(", ")})`) +
         " RETURNING *";
-      return conn.write("update credential", () => {
+      const inTransaction = (fn: () => CredentialRecord | null): CredentialRecord | null =>
+        options.quick === true ? conn.writeQuick("update credential", fn) : conn.write("update credential", fn);
+      return inTransaction(() => {
         // The compare-and-set is the WHERE clause: no row comes back when the id is gone or `from` failed.
         const row = conn.prepare(sql).get(...values, id, ...(from ?? []));
         if (row === undefined) return null;

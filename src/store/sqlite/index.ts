@@ -50,7 +50,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
 
   const housekeeping = (): void => {
     try {
-      conn.write("prune old change rows and usage ids", () => {
+      conn.writeQuick("prune old change rows and usage ids", () => {
         const now = Date.now();
         feed.prune(now);
         pruneUsageSeen(conn, now);

@@ -11,7 +11,8 @@ export function sqliteLeaseRepo(conn: Connection): LeaseRepo {
   return {
     async acquire(name, owner, ttlMs) {
       const now = Date.now();
-      return conn.run("acquire lease", () => conn.prepare(ACQUIRE_SQL).run(name, owner, now + ttlMs, now).changes === 1);
+      // Quick: a lease is tried again next round; a busy store must not hold a gateway's event loop.
+      return conn.writeQuick("acquire lease", () => conn.prepare(ACQUIRE_SQL).run(name, owner, now + ttlMs, now).changes === 1);
     },
     async release(name, owner) {
       conn.run("release lease", () => conn.prepare("DELETE FROM leases WHERE name = ? AND owner = ?").run(name, owner));
@@ -21,12 +22,10 @@ export function sqliteLeaseRepo(conn: Connection): LeaseRepo {
 
 export function sqliteCounterRepo(conn: Connection): CounterRepo {
   return {
-    async incr(name, by) {
-      const row = conn.run("increment counter", () =>
-        conn
-          .prepare("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value RETURNING value")
-          .get(name, by),
-      );
+    async incr(name, by, options = {}) {
+      const add = (): Record<string, unknown> | undefined =>
+        conn.prepare("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value RETURNING value").get(name, by);
+      const row = options.quick === true ? conn.writeQuick("increment counter", add) : conn.run("increment counter", add);
       return Number(row?.value);
     },
   };
