@@ -69,7 +69,8 @@ export class Connection {
   readonly #main: Handle;
   /**
    * A second connection to the same file with a short busy timeout, for request-path writes
-   * (opened on first use; none for a private in-memory database, which nobody else locks).
+   * (opened on first use; none for a private in-memory database, which nobody else locks, nor
+   * for a `file:` URI, whose second connection may not be the same database).
    * Its own connection rather than a `PRAGMA busy_timeout` switch around each transaction:
    * two statements less per write on the hottest path.
    */
