@@ -76,6 +76,31 @@ describe("sqlite store: bad paths", () => {
     });
   }
 
+  it("an admin write waits for another connection's lock without holding the event loop, then lands", async () => {
+    const path = tmp.file("patient.db");
+    const store = await openSqliteStore(path, { busyTimeoutMs: 5000 });
+    const r = record(fakeKey(7));
+    await store.credentials.insertMany([insertItem(r)]);
+    const other = new DatabaseSync(path);
+    other.exec("BEGIN IMMEDIATE");
+    // Released by a timer: only runs if the update's wait leaves the event loop free.
+    setTimeout(() => other.exec("ROLLBACK"), 400);
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    const t0 = performance.now();
+    try {
+      assert.equal((await store.credentials.update(r.id, { state: "disabled" }))?.state, "disabled");
+    } finally {
+      clearInterval(ticker);
+      other.close();
+    }
+    const waited = performance.now() - t0;
+    assert.ok(waited >= 350 && waited < 3000, `waited ${Math.round(waited)} ms: until the lock was gone, not the 5 s busy timeout`);
+    assert.ok(ticks >= 10, `the event loop ran meanwhile (${ticks} ticks of 10 ms)`);
+    assert.equal((await store.credentials.get(r.id))?.state, "disabled");
+    await store.close();
+  });
+
   it("a pollMs that is not a positive number", async () => {
     await assert.rejects(openSqliteStore(":memory:", { pollMs: 0 }), storeError(/pollMs/));
   });

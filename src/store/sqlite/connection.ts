@@ -6,12 +6,14 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { StoreError } from "../store-error.ts";
-import { toStoreError } from "./errors.ts";
+import { isLockedError, toStoreError } from "./errors.ts";
 
 /** How long a statement waits for another process's transaction before giving up. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 /** The longest a request-path write waits for another process's lock. */
 export const QUICK_BUSY_MS = 100;
+/** Between two tries of a patient write: the event loop runs meanwhile. */
+const RETRY_MS = 15;
 /** Rows per transaction in bulk operations: big enough to be fast, small enough not to stall a gateway. */
 export const CHUNK_ROWS = 2000;
 const STATEMENT_CACHE_LIMIT = 256;
@@ -78,6 +80,8 @@ export class Connection {
   /** The handle statements are prepared on: the quick one while a quick write runs. */
   #current: Handle;
   #closed = false;
+  /** Whether the last transaction got past its BEGIN (a write that failed there changed nothing and may be tried again). */
+  #begun = false;
 
   private constructor(path: string, main: Handle, busyTimeoutMs: number) {
     this.path = path;
@@ -144,7 +148,7 @@ export class Connection {
    */
   writeQuick<T>(action: string, fn: () => T): T {
     if (this.busyTimeoutMs <= QUICK_BUSY_MS || this.path === ":memory:" || this.path === "") return this.write(action, fn);
-    if (this.path.startsWith("file:")) return this.#writeWithTimeout(action, fn); // a second connection to a URI may not be the same database
+    if (this.path.startsWith("file:")) return this.#writeWithTimeout(action, fn, QUICK_BUSY_MS); // a second connection to a URI may not be the same database
     return this.run(
       action,
       () => {
@@ -160,23 +164,45 @@ export class Connection {
     );
   }
 
-  /** A quick write on the main connection: its busy timeout lowered for the one transaction. */
-  #writeWithTimeout<T>(action: string, fn: () => T): T {
+  /** A write on the main connection with its busy timeout lowered to `timeoutMs` for the one transaction. */
+  #writeWithTimeout<T>(action: string, fn: () => T, timeoutMs: number): T {
     const db = this.#main.db;
     return this.run(
       action,
       () => {
-        db.exec(`PRAGMA busy_timeout = ${QUICK_BUSY_MS}`);
+        db.exec(`PRAGMA busy_timeout = ${timeoutMs}`);
         try {
           return this.#transaction("BEGIN IMMEDIATE", fn);
         } finally {
           db.exec(`PRAGMA busy_timeout = ${this.busyTimeoutMs}`);
         }
       },
-      QUICK_BUSY_MS,
+      timeoutMs,
     );
   }
 
+
+  /**
+   * A write that waits for another process's lock without holding the event loop: each try takes
+   * the lock only if it is free at once (busy timeout 0), and the loop runs between tries, until
+   * the busy timeout has passed. For admin and CLI writes, whose callers wait for them (the
+   * request path's quick writes give up instead).
+   */
+  async writePatiently<T>(action: string, fn: () => T): Promise<T> {
+    if (this.busyTimeoutMs <= QUICK_BUSY_MS || this.path === ":memory:" || this.path === "") return this.write(action, fn);
+    const started = Date.now();
+    for (;;) {
+      this.#begun = false;
+      try {
+        return this.#writeWithTimeout(action, fn, 0);
+      } catch (err) {
+        // Only a write that failed at its BEGIN is tried again: nothing of `fn` ran.
+        if (this.#begun || !isLockedError(err)) throw err;
+        if (Date.now() - started >= this.busyTimeoutMs) throw toStoreError((err as { cause?: unknown }).cause ?? err, { path: this.path, action, busyTimeoutMs: this.busyTimeoutMs });
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      }
+    }
+  }
 
   /** `fn` in a read transaction: one snapshot, and one lock instead of one per statement. */
   read<T>(action: string, fn: () => T): T {
@@ -185,7 +211,9 @@ export class Connection {
 
   #transaction<T>(begin: string, fn: () => T): T {
     const db = this.#current.db;
+    this.#begun = false;
     db.exec(begin);
+    this.#begun = true;
     try {
       const out = fn();
       db.exec("COMMIT");

@@ -115,10 +115,10 @@ export function sqliteConversationRepo(conn: Connection): ConversationRepo {
       return conn.run("list conversations", () => conn.prepare(sql).all(...params).map(rowToConversation));
     },
     async update(id, patch) {
-      return conn.write("update conversation", () => patchOne(id, patch));
+      return conn.writePatiently("update conversation", () => patchOne(id, patch));
     },
     async append(conversationId, messages, patch, tokens) {
-      return conn.write("append messages", () => {
+      return conn.writePatiently("append messages", () => {
         conn.prepare(COUNT_SQL).run(messages.length, tokens.promptTokens, tokens.completionTokens, conversationId);
         const updated = patchOne(conversationId, patch);
         if (updated === null) return null; // gone: nothing is stored

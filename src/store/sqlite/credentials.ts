@@ -92,7 +92,7 @@ export function sqliteCredentialRepo(conn: Connection, box: SecretBox, feed: Sql
       for await (const chunk of inChunks(items)) {
         // Seal secrets outside the transaction: the write lock is held only for the writes.
         const values = conn.run("insert credentials", () => chunk.map((item) => recordValues(item.record, box)));
-        conn.write("insert credentials", () => {
+        await conn.writePatiently("insert credentials", () => {
           const insert = conn.prepare(INSERT_CREDENTIAL_SQL);
           const fresh: string[] = [];
           chunk.forEach(({ record, event }, i) => {
@@ -112,7 +112,7 @@ export function sqliteCredentialRepo(conn: Connection, box: SecretBox, feed: Sql
     async removeMany(items: readonly { id: string; event: AuditEvent }[]) {
       const gone = new Set<number>(); // positions in `items`
       for await (const chunk of inChunks(await resolve(items))) {
-        conn.write("remove credentials", () => {
+        await conn.writePatiently("remove credentials", () => {
           const remove = conn.prepare("DELETE FROM credentials WHERE num = ?");
           const ids: string[] = [];
           for (const { at, num, event } of chunk) {
@@ -134,8 +134,8 @@ export function sqliteCredentialRepo(conn: Connection, box: SecretBox, feed: Sql
         `UPDATE credentials SET ${[...columns.map((c) => `${c} = ?`), "rev = rev + 1"].join(", ")} WHERE num = ${NUM_OF_ID}` +
         (from === undefined ? "" : ` AND state IN (${from.map(() => "?").join(", ")})`) +
         " RETURNING *";
-      const inTransaction = (fn: () => CredentialRecord | null): CredentialRecord | null =>
-        options.quick === true ? conn.writeQuick("update credential", fn) : conn.write("update credential", fn);
+      const inTransaction = (fn: () => CredentialRecord | null): CredentialRecord | null | Promise<CredentialRecord | null> =>
+        options.quick === true ? conn.writeQuick("update credential", fn) : conn.writePatiently("update credential", fn);
       return inTransaction(() => {
         // The compare-and-set is the WHERE clause: no row comes back when the id is gone or `from` failed.
         const row = conn.prepare(sql).get(...values, id, ...(from ?? []));

@@ -65,6 +65,12 @@ function describe(err: unknown, { path, action, busyTimeoutMs }: ErrorContext): 
   }
 }
 
+/** Whether `err` (or the error a StoreError wraps) is SQLite's "another connection holds the lock". */
+export function isLockedError(err: unknown): boolean {
+  const code = primaryCode(err) ?? primaryCode((err as { cause?: unknown } | null)?.cause);
+  return code === SQLITE_BUSY || code === SQLITE_LOCKED;
+}
+
 /** Wraps anything thrown while using the database; keypool's own errors pass through. */
 export function toStoreError(err: unknown, context: ErrorContext): KeypoolError {
   if (KeypoolError.is(err)) return err;

@@ -40,7 +40,7 @@ export function sqliteEventRepo(conn: Connection): EventRepo {
   return {
     async append(events) {
       for await (const chunk of inChunks(events)) {
-        conn.write("append events", () => {
+        await conn.writePatiently("append events", () => {
           for (const e of chunk) insertEvent(conn, e);
         });
       }
