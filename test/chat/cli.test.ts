@@ -49,6 +49,7 @@ function oneShot(args: string[], e: NodeJS.ProcessEnv, input: string | null): Pr
       clearTimeout(timer);
       done({ code, stdout, stderr });
     });
+    child.stdin.on("error", () => {}); // a child that exits before reading its input: EPIPE, its exit code tells
     child.stdin.end(input ?? "");
   });
 }

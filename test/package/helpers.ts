@@ -26,6 +26,9 @@ export async function run(cmd: string, args: string[], opts: SpawnOptions & { in
   let stderr = "";
   child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  // A child may exit before reading its input (a script stopping at its first failing command):
+  // the write then fails with EPIPE, and the exit code and output are what the caller checks.
+  child.stdin!.on("error", () => {});
   child.stdin!.end(opts.input ?? "");
   // Past the time limit: SIGTERM (a shell's traps stop what it started), SIGKILL 5 s later.
   const timer = setTimeout(() => {

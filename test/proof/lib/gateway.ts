@@ -54,6 +54,7 @@ export function cli(args: string[], env: Record<string, string> = {}, stdin = ""
       clearTimeout(timer);
       resolve({ code, stdout, stderr, timedOut });
     });
+    child.stdin.on("error", () => {}); // a child that exits before reading its input: EPIPE, its exit code tells
     child.stdin.end(stdin);
   });
 }
