@@ -94,7 +94,7 @@ export function sqliteConversationRepo(conn: Connection): ConversationRepo {
 
   return {
     async create(c) {
-      conn.run("create conversation", () =>
+      await conn.writePatiently("create conversation", () =>
         conn
           .prepare(CREATE_SQL)
           .run(c.id, c.clientId, c.backend, c.title, c.credentialId, c.remoteId, c.lastMessageId, c.messageCount, c.promptTokens, c.completionTokens, c.createdAt, c.updatedAt),
@@ -147,7 +147,7 @@ export function sqliteConversationRepo(conn: Connection): ConversationRepo {
       });
     },
     async setCurrent(clientId, conversationId) {
-      conn.run("set current conversation", () =>
+      await conn.writePatiently("set current conversation", () =>
         conn
           .prepare("INSERT INTO current_conversations (client_id, conversation_id) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET conversation_id = excluded.conversation_id")
           .run(clientId, conversationId),

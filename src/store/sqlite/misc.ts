@@ -38,7 +38,7 @@ export function sqliteMetaRepo(conn: Connection): MetaRepo {
       return row === undefined ? null : String(row.value);
     },
     async set(key, value) {
-      conn.run("write meta", () =>
+      await conn.writePatiently("write meta", () =>
         conn.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value),
       );
     },

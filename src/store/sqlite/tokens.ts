@@ -36,7 +36,7 @@ export function sqliteTokenRepo(conn: Connection): TokenRepo {
   return {
     async create(t) {
       const models = t.models === null ? null : JSON.stringify(t.models);
-      conn.run("create token", () =>
+      await conn.writePatiently("create token", () =>
         conn.prepare(CREATE_SQL).run(t.id, t.name, t.hash, t.hint, models, t.quotaTokens, t.usedTokens, t.rpm, t.expiresAt, t.createdAt, t.revokedAt, t.lastUsedAt),
       );
     },
@@ -51,10 +51,13 @@ export function sqliteTokenRepo(conn: Connection): TokenRepo {
     },
     async revoke(id, at) {
       // Revoked once: a second revoke keeps the first time.
-      return one("revoke token", "UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? RETURNING *", at, id);
+      return conn.writePatiently("revoke token", () => {
+        const row = conn.prepare("UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? RETURNING *").get(at, id);
+        return row === undefined ? null : rowToToken(row);
+      });
     },
     async addUsage(id, tokens, at) {
-      const row = conn.run("count token usage", () =>
+      const row = await conn.writePatiently("count token usage", () =>
         conn.prepare("UPDATE tokens SET used_tokens = used_tokens + ?, last_used_at = ? WHERE id = ? RETURNING used_tokens").get(tokens, at, id),
       );
       return row === undefined ? null : Number(row.used_tokens);
