@@ -41,8 +41,11 @@ export function priceOf(model: string, overrides: PriceTable = {}): ModelPrice |
   return { input: main.input, output: main.output ?? main.input };
 }
 
+/** The cost of a request's tokens at `price` (0 when the model has none). */
+export function costAt(price: ModelPrice | null, promptTokens: number, completionTokens: number): number {
+  return price === null ? 0 : (promptTokens * price.input + completionTokens * price.output) / 1_000_000;
+}
+
 export function costUsd(model: string, promptTokens: number, completionTokens: number, overrides: PriceTable = {}): number {
-  const p = priceOf(model, overrides);
-  if (p === null) return 0;
-  return (promptTokens * p.input + completionTokens * p.output) / 1_000_000;
+  return costAt(priceOf(model, overrides), promptTokens, completionTokens);
 }

@@ -4,7 +4,15 @@
  */
 export type HeaderGetter = (name: string) => string | null | undefined;
 
-const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+/** Index of the first non-digit of `text` at or after `i`. */
+function digitsEnd(text: string, i: number): number {
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    i++;
+  }
+  return i;
+}
 
 /** The unit at `text[i]` and its length, or null. */
 function unitAt(text: string, i: number): [ms: number, length: number] | null {
@@ -30,11 +38,11 @@ export function parseDuration(value: string | null | undefined): number | null {
   let i = 0;
   while (i < text.length) {
     const start = i;
-    while (i < text.length && isDigit(text.charCodeAt(i))) i++;
+    i = digitsEnd(text, i);
     if (i === start) return null;
     if (text[i] === ".") {
-      const fraction = ++i;
-      while (i < text.length && isDigit(text.charCodeAt(i))) i++;
+      const fraction = i + 1;
+      i = digitsEnd(text, fraction);
       if (i === fraction) return null;
     }
     const n = Number(text.slice(start, i));

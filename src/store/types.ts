@@ -217,7 +217,6 @@ export type ConversationPatch = Partial<Omit<Conversation, "id" | "createdAt">>;
 /** What an append sets; its counters are added to, never set. */
 export type AppendPatch = Omit<ConversationPatch, "messageCount" | "promptTokens" | "completionTokens">;
 
-
 export interface ConversationQuery {
   clientId?: string;
   limit?: number;

@@ -11,7 +11,7 @@ import type { CredentialRecord } from "../pool/types.ts";
 import { upstreamHeaders } from "./auth-headers.ts";
 import type { Dispatchers } from "./dispatchers.ts";
 import { headerGetter, parseMaybeJson, readBounded, send, TransportFailureError } from "./send.ts";
-import { joinUpstream } from "./upstream-url.ts";
+import { upstreamTarget } from "./upstream-url.ts";
 import { listedModels, trialModel } from "../pool/health/trial-model.ts";
 import { restsForBudget } from "../pool/plan.ts";
 
@@ -24,7 +24,7 @@ export function createApiProbe(pool: Pool, dispatchers: Dispatchers, timeoutMs =
 
   /** One probe request with the credential's auth, bounded in time and in the size of what it reads. */
   const call = async (rec: CredentialRecord, path: string, json: object | null = null, limit = 1_048_576): Promise<HttpReply & { headers: ReturnType<typeof headerGetter> }> => {
-    const answer = await send(joinUpstream(pool.upstreamOf(rec), path), {
+    const answer = await send(upstreamTarget(pool.upstreamOf(rec), path), {
       method: json === null ? "GET" : "POST",
       headers: upstreamHeaders(json === null ? [["accept", "application/json"]] : [["accept", "application/json"], ["content-type", "application/json"]], rec),
       body: json === null ? null : Buffer.from(JSON.stringify(json)),

@@ -15,10 +15,6 @@ export function apiPath(url: URL, poolUpstream: string): string {
   return `${path}${url.search}`;
 }
 
-export function joinUpstream(base: string, path: string): string {
-  return `${base.replace(/\/+$/, "")}${path}`;
-}
-
 /** Where undici sends a request: an origin and the path on it. */
 export interface UpstreamTarget {
   origin: string;
@@ -28,8 +24,9 @@ export interface UpstreamTarget {
 const bases = new Map<string, { origin: string; prefix: string }>();
 
 /**
- * `joinUpstream` split for undici: each base URL is parsed once, so a request costs a string
- * concatenation rather than a URL parse (undici parses a URL string on every call).
+ * A credential's base URL joined with an API path, split as undici takes it: each base URL is
+ * parsed once, so a request costs a string concatenation rather than a URL parse (undici parses
+ * a URL string on every call).
  */
 export function upstreamTarget(base: string, path: string): UpstreamTarget {
   let b = bases.get(base);

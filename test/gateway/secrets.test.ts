@@ -2,12 +2,12 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { createPool } from "../../src/create-pool.ts";
 import { startGateway, type Gateway } from "../../src/gateway/index.ts";
 import type { Pool } from "../../src/pool/pool.ts";
 import { createLogger } from "../../src/util/logger.ts";
+import { LogCapture } from "../helpers/log-capture.ts";
 import { ADMIN, key } from "./helpers.ts";
 
 describe("secrets", () => {
@@ -15,7 +15,7 @@ describe("secrets", () => {
   let upstream: Server;
   let pool: Pool;
   let gw: Gateway;
-  const lines: string[] = [];
+  const log = new LogCapture();
   before(async () => {
     // An upstream (a careless relay) that echoes the key it was sent in its error messages.
     upstream = createServer((req, res) => {
@@ -25,13 +25,7 @@ describe("secrets", () => {
     });
     await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
     pool = await createPool({ upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`, keys: [ECHO], health: false });
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    gw = await startGateway({ host: "127.0.0.1", port: 0, adminToken: ADMIN }, { pool, logger: createLogger({ level: "debug", destination: sink }), defaultMetrics: false });
+    gw = await startGateway({ host: "127.0.0.1", port: 0, adminToken: ADMIN }, { pool, logger: createLogger({ level: "debug", destination: log.destination }), defaultMetrics: false });
   });
   after(async () => {
     await gw.close(100);
@@ -62,7 +56,7 @@ describe("secrets", () => {
       await (await fetch(`${gw.url}/metrics`)).text(),
     ];
     await new Promise((r) => setTimeout(r, 50));
-    const logs = lines.join("");
+    const logs = log.text();
     assert.ok(logs.includes('"msg":"request"'), "request lines were logged");
     for (const [what, text] of [...outputs.map((o, i) => [`output ${i}`, o] as const), ["logs", logs] as const]) {
       for (const secret of [ECHO, token, ADMIN]) assert.ok(!text.includes(secret), `${what} holds a secret`);

@@ -2,19 +2,19 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { createPool } from "../../src/create-pool.ts";
 import { startGateway, type Gateway } from "../../src/gateway/index.ts";
 import type { Pool } from "../../src/pool/pool.ts";
 import { createLogger } from "../../src/util/logger.ts";
+import { LogCapture } from "../helpers/log-capture.ts";
 import { ADMIN, key } from "./helpers.ts";
 
 describe("unpriced models", () => {
   let upstream: Server;
   let pool: Pool;
   let gw: Gateway;
-  const lines: string[] = [];
+  const log = new LogCapture();
   before(async () => {
     // A compatible relay serving a model of its own (no list price, not in gpt-tokenizer's table).
     upstream = createServer((req, res) => {
@@ -28,13 +28,7 @@ describe("unpriced models", () => {
     });
     await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
     pool = await createPool({ upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`, keys: [key("relay")], health: false });
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(...chunk.toString().split("\n").filter((l) => l !== ""));
-        done();
-      },
-    });
-    gw = await startGateway({ host: "127.0.0.1", port: 0, adminToken: ADMIN }, { pool, logger: createLogger({ level: "info", destination: sink }), defaultMetrics: false });
+    gw = await startGateway({ host: "127.0.0.1", port: 0, adminToken: ADMIN }, { pool, logger: createLogger({ level: "info", destination: log.destination }), defaultMetrics: false });
   });
   after(async () => {
     await gw.close(100);
@@ -52,7 +46,7 @@ describe("unpriced models", () => {
     await chat("acme-large-1");
     await chat("acme-large-1");
     await chat("gpt-4o-mini");
-    const warnings = lines.map((l) => JSON.parse(l) as { level: string; msg: string; model?: string }).filter((l) => l.level === "warn");
+    const warnings = log.entries().filter((l) => l.level === "warn") as { level: string; msg: string; model?: string }[];
     assert.equal(warnings.length, 1, JSON.stringify(warnings));
     assert.equal(warnings[0]!.model, "acme-large-1");
     assert.match(warnings[0]!.msg, /no price known for model acme-large-1: its usage is recorded at \$0.*"prices"/);

@@ -9,7 +9,6 @@
  */
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
-import { Writable } from "node:stream";
 import { after, describe, it } from "node:test";
 import type OpenAI from "openai";
 import type { PoolOptions } from "../../src/pool/options.ts";
@@ -17,6 +16,7 @@ import type { CredentialState } from "../../src/pool/types.ts";
 import { startSimulator } from "../../src/sim/index.ts";
 import { createLogger } from "../../src/util/logger.ts";
 import { ADMIN, harness, type Harness } from "../gateway/helpers.ts";
+import { LogCapture } from "../helpers/log-capture.ts";
 import { tempDir } from "../store/sqlite-temp.ts";
 import { Figures } from "./lib/figures.ts";
 import { captureOutput, kill, proofKey, sdk, serve, sleep, waitUntil, type Gw } from "./lib/gateway.ts";
@@ -66,7 +66,7 @@ describe("upstream faults at the gateway", () => {
   const leaks = new LeakScan();
   const load = new Load();
   const open: Harness[] = [];
-  let logs = "";
+  const log = new LogCapture();
   const gateways: Gw[] = [];
   const dir = tempDir("keypool-proof-upstream-");
   leaks.secret("admin token", ADMIN);
@@ -75,7 +75,7 @@ describe("upstream faults at the gateway", () => {
     for (const h of open) await h.close().catch(() => {});
     await Promise.all(gateways.map((g) => kill(g)));
     dir.remove();
-    leaks.add("gateway logs", logs);
+    leaks.add("gateway logs", log.text());
     leaks.add("client errors", JSON.stringify(load.failed().map((c) => c.error)));
     leaks.check(fig);
     fig.sent(load.calls.length);
@@ -85,13 +85,7 @@ describe("upstream faults at the gateway", () => {
   /** A gateway in front of a pool with short upstream timeouts, its log captured. */
   async function gateway(keys: Record<string, string>): Promise<Harness> {
     leaks.secrets("upstream key", Object.keys(keys));
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logs += chunk.toString();
-        done();
-      },
-    });
-    const h = await harness(keys, { pool: POOL, logger: createLogger({ level: "info", destination: sink }) });
+    const h = await harness(keys, { pool: POOL, logger: createLogger({ level: "info", destination: log.destination }) });
     open.push(h);
     return h;
   }

@@ -14,6 +14,21 @@ const storeError = (pattern: RegExp) => (err: Error & { code?: string }) => {
   return true;
 };
 
+/** Another connection holding the file's write lock until `release()` (which may be called twice). */
+function holdWriteLock(path: string): { release(): void } {
+  const other = new DatabaseSync(path);
+  other.exec("BEGIN IMMEDIATE");
+  let held = true;
+  return {
+    release() {
+      if (!held) return;
+      held = false;
+      other.exec("ROLLBACK");
+      other.close();
+    },
+  };
+}
+
 describe("sqlite store: bad paths", () => {
   const tmp = tempDir();
   after(() => tmp.remove());
@@ -41,14 +56,12 @@ describe("sqlite store: bad paths", () => {
     const store = await openSqliteStore(path, { busyTimeoutMs: 100 });
     const r = record(fakeKey(1));
     await store.credentials.insertMany([insertItem(r)]);
-    const other = new DatabaseSync(path);
-    other.exec("BEGIN IMMEDIATE");
+    const lock = holdWriteLock(path);
     try {
       assert.equal((await store.credentials.get(r.id))?.id, r.id, "WAL: a writer does not block readers");
       await assert.rejects(store.credentials.update(r.id, { state: "disabled" }), storeError(/locked by another process: update credential waited 100 ms/));
     } finally {
-      other.exec("ROLLBACK");
-      other.close();
+      lock.release();
     }
     assert.equal((await store.credentials.update(r.id, { state: "disabled" }))?.state, "disabled", "works again once the lock is gone");
     await store.close();
@@ -59,15 +72,13 @@ describe("sqlite store: bad paths", () => {
       const path = tmp.file(`quick-${form === "a path" ? "path" : "uri"}.db`);
       const store = await openSqliteStore(form === "a path" ? path : `file:${path}?mode=rwc`, { busyTimeoutMs: 5000 });
       const use = { id: `use_${form.length}`, time: Date.now(), credentialId: "cred_1", tokenId: null, model: "gpt-4o-mini", promptTokens: 5, completionTokens: 7, costUsd: 0.001, estimated: false };
-      const other = new DatabaseSync(path);
-      other.exec("BEGIN IMMEDIATE");
+      const lock = holdWriteLock(path);
       const t0 = performance.now();
       try {
         await assert.rejects(store.usage.record([use]), storeError(/locked by another process: record usage waited 100 ms/));
         assert.ok(performance.now() - t0 < 2000, `gave up after ${Math.round(performance.now() - t0)} ms, not the 5 s busy timeout`);
       } finally {
-        other.exec("ROLLBACK");
-        other.close();
+        lock.release();
       }
       await store.usage.record([use]);
       await store.usage.record([use]); // a replay is counted once
@@ -81,10 +92,9 @@ describe("sqlite store: bad paths", () => {
     const store = await openSqliteStore(path, { busyTimeoutMs: 5000 });
     const r = record(fakeKey(7));
     await store.credentials.insertMany([insertItem(r)]);
-    const other = new DatabaseSync(path);
-    other.exec("BEGIN IMMEDIATE");
+    const lock = holdWriteLock(path);
     // Released by a timer: only runs if the update's wait leaves the event loop free.
-    setTimeout(() => other.exec("ROLLBACK"), 400);
+    setTimeout(() => lock.release(), 400);
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 10);
     const t0 = performance.now();
@@ -92,7 +102,7 @@ describe("sqlite store: bad paths", () => {
       assert.equal((await store.credentials.update(r.id, { state: "disabled" }))?.state, "disabled");
     } finally {
       clearInterval(ticker);
-      other.close();
+      lock.release();
     }
     const waited = performance.now() - t0;
     assert.ok(waited >= 350 && waited < 3000, `waited ${Math.round(waited)} ms: until the lock was gone, not the 5 s busy timeout`);

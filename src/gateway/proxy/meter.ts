@@ -6,7 +6,7 @@
  * batch, which charges each record's client token in the same step.
  */
 import type { Pool } from "../../pool/pool.ts";
-import { costUsd, priceOf } from "../../pool/prices.ts";
+import { costAt, priceOf } from "../../pool/prices.ts";
 import type { UsageRecord } from "../../pool/types.ts";
 import type { Logger } from "../../util/logger.ts";
 import { timeOrderedId } from "../../util/ids.ts";
@@ -41,8 +41,9 @@ export class Meter {
   record(credentialId: string, caller: Caller, model: string | null, promptTokens: number, completionTokens: number, estimated = false): Promise<void> {
     const now = Date.now();
     const name = model ?? "unknown";
-    const cost = costUsd(name, promptTokens, completionTokens, this.#pool.config.prices);
-    if (cost === 0 && promptTokens + completionTokens > 0) this.#warnUnpriced(name);
+    const price = priceOf(name, this.#pool.config.prices);
+    const cost = costAt(price, promptTokens, completionTokens);
+    if (price === null && promptTokens + completionTokens > 0) this.#warnUnpriced(name);
     this.#metrics.metered(promptTokens, completionTokens, cost, estimated);
     const record: UsageRecord = {
       id: timeOrderedId("use", now),
@@ -66,7 +67,7 @@ export class Meter {
 
   /** Usage of a model no price table knows costs $0: said once, so budgets and cost figures aren't silently wrong. */
   #warnUnpriced(model: string): void {
-    if (this.#unpriced.has(model) || this.#unpriced.size >= 1000 || priceOf(model, this.#pool.config.prices) !== null) return;
+    if (this.#unpriced.has(model) || this.#unpriced.size >= 1000) return;
     this.#unpriced.add(model);
     this.#log.warn({ model }, `no price known for model ${model}: its usage is recorded at $0 and counts toward no key's budget; set its price in the config's "prices" (USD per million tokens)`);
   }

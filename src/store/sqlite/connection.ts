@@ -18,7 +18,9 @@ const RETRY_MS = 15;
 export const CHUNK_ROWS = 2000;
 const STATEMENT_CACHE_LIMIT = 256;
 
-const isMemoryPath = (path: string): boolean => path === ":memory:" || path === "" || path.startsWith("file:");
+/** A private in-memory database: no other connection, no other process, can lock it. */
+const isPrivate = (path: string): boolean => path === ":memory:" || path === "";
+const isMemoryPath = (path: string): boolean => isPrivate(path) || path.startsWith("file:");
 
 /** Lets timers and sockets run between the chunks of a bulk operation. */
 export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -147,7 +149,7 @@ export class Connection {
    * caller keeps the write for a retry (the pool queues usage and stats while a store is away).
    */
   writeQuick<T>(action: string, fn: () => T): T {
-    if (this.busyTimeoutMs <= QUICK_BUSY_MS || this.path === ":memory:" || this.path === "") return this.write(action, fn);
+    if (this.#neverWaitsLong) return this.write(action, fn);
     if (this.path.startsWith("file:")) return this.#writeWithTimeout(action, fn, QUICK_BUSY_MS); // a second connection to a URI may not be the same database
     return this.run(
       action,
@@ -181,7 +183,6 @@ export class Connection {
     );
   }
 
-
   /**
    * A write that waits for another process's lock without holding the event loop: each try takes
    * the lock only if it is free at once (busy timeout 0), and the loop runs between tries, until
@@ -189,7 +190,7 @@ export class Connection {
    * request path's quick writes give up instead).
    */
   async writePatiently<T>(action: string, fn: () => T): Promise<T> {
-    if (this.busyTimeoutMs <= QUICK_BUSY_MS || this.path === ":memory:" || this.path === "") return this.write(action, fn);
+    if (this.#neverWaitsLong) return this.write(action, fn);
     const started = Date.now();
     for (;;) {
       this.#begun = false;
@@ -202,6 +203,11 @@ export class Connection {
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       }
     }
+  }
+
+  /** A plain write can't hold the event loop long: its busy timeout is short, or nobody else can lock the database. */
+  get #neverWaitsLong(): boolean {
+    return this.busyTimeoutMs <= QUICK_BUSY_MS || isPrivate(this.path);
   }
 
   /** `fn` in a read transaction: one snapshot, and one lock instead of one per statement. */

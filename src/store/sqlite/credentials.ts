@@ -134,9 +134,7 @@ export function sqliteCredentialRepo(conn: Connection, box: SecretBox, feed: Sql
         `UPDATE credentials SET ${[...columns.map((c) => `${c} = ?`), "rev = rev + 1"].join(", ")} WHERE num = ${NUM_OF_ID}` +
         (from === undefined ? "" : ` AND state IN (${from.map(() => "?").join(", ")})`) +
         " RETURNING *";
-      const inTransaction = (fn: () => CredentialRecord | null): CredentialRecord | null | Promise<CredentialRecord | null> =>
-        options.quick === true ? conn.writeQuick("update credential", fn) : conn.writePatiently("update credential", fn);
-      return inTransaction(() => {
+      const apply = (): CredentialRecord | null => {
         // The compare-and-set is the WHERE clause: no row comes back when the id is gone or `from` failed.
         const row = conn.prepare(sql).get(...values, id, ...(from ?? []));
         if (row === undefined) return null;
@@ -144,7 +142,8 @@ export function sqliteCredentialRepo(conn: Connection, box: SecretBox, feed: Sql
         if (event !== undefined) insertEvent(conn, event, event.credentialId === id ? Number(row.num) : undefined);
         feed.record("upsert", [id]);
         return rowToRecord(row, box);
-      });
+      };
+      return options.quick === true ? conn.writeQuick("update credential", apply) : conn.writePatiently("update credential", apply);
     },
 
     async bumpStats(deltas: readonly StatsDelta[]) {

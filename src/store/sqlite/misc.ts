@@ -25,7 +25,7 @@ export function sqliteCounterRepo(conn: Connection): CounterRepo {
     async incr(name, by, options = {}) {
       const add = (): Record<string, unknown> | undefined =>
         conn.prepare("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value RETURNING value").get(name, by);
-      const row = options.quick === true ? conn.writeQuick("increment counter", add) : conn.run("increment counter", add);
+      const row = options.quick === true ? conn.writeQuick("increment counter", add) : await conn.writePatiently("increment counter", add);
       return Number(row?.value);
     },
   };
