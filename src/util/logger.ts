@@ -4,6 +4,7 @@
  * that masks anything key-like.
  */
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
+import { LineBatch } from "./line-batch.ts";
 import { scrubSecrets } from "./scrub.ts";
 
 export type { Logger } from "pino";
@@ -44,12 +45,22 @@ function errSerializer(err: unknown): Record<string, unknown> {
 
 let exiting = false;
 let watching = false;
+const batches = new Set<LineBatch>();
 
-/** Registered before pino's own exit flush, so that flush knows the process is leaving. */
+/**
+ * Registered before pino's own exit flush, so that flush knows the process is leaving and finds
+ * the batched lines already handed to it.
+ */
 function watchExit(): void {
   if (watching) return;
   watching = true;
-  process.once("exit", () => (exiting = true));
+  process.once("exit", () => {
+    exiting = true;
+    for (const b of batches) b.drain();
+  });
+  process.on("beforeExit", () => {
+    for (const b of batches) b.drain();
+  });
 }
 
 export interface LoggerSetup {
@@ -79,12 +90,13 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
   const dest = pino.destination({
     dest: 1,
     sync: false,
-    minLength: 12 * 1024, // below sonic-boom's maxWrite (16 KB)
+    minLength: 0, // the batching is LineBatch's
     maxLength: 8 * 1024 * 1024,
-    periodicFlush: 1000,
     retryEAGAIN: () => !exiting,
   });
-  return pino(options, dest);
+  const batch = new LineBatch(dest, { minLength: 12 * 1024, flushEveryMs: 1000 }); // below sonic-boom's maxWrite (16 KB)
+  batches.add(batch);
+  return pino(options, batch);
 }
 
 /** A logger that writes nothing (library use, tests). */
