@@ -39,7 +39,16 @@ interface Handle {
   statements: Map<string, StatementSync>;
 }
 
-function openHandle(path: string, timeout: number): Handle {
+/** Page cache of the main connection, which reads the credential index: 16 MiB (SQLite's default is 2) keeps the indexes of 100,000 keys in memory. */
+const MAIN_CACHE_KIB = 16_384;
+/**
+ * Page cache of the quick connection. It only appends usage and updates a few rows, so a big
+ * cache would only hold pages it wrote once: with the main one's 16 MiB it grew with the usage
+ * tables to 16 MiB more of the gateway's memory.
+ */
+const QUICK_CACHE_KIB = 1024;
+
+function openHandle(path: string, timeout: number, cacheKiB: number): Handle {
   const context = { path, action: "open", busyTimeoutMs: timeout };
   let db: DatabaseSync;
   try {
@@ -58,8 +67,7 @@ function openHandle(path: string, timeout: number): Handle {
     // survives `kill -9` of this process; only an OS crash or power loss can lose the
     // last commits, and the database stays consistent even then.
     db.exec("PRAGMA synchronous = NORMAL");
-    // 16 MiB of page cache (the default is 2): the indexes of 100,000 keys stay in memory.
-    db.exec("PRAGMA cache_size = -16384");
+    db.exec(`PRAGMA cache_size = -${cacheKiB}`);
   } catch (err) {
     db.close();
     throw toStoreError(err, context);
@@ -100,7 +108,7 @@ export class Connection {
         throw new StoreError(`sqlite store ${path}: cannot create its directory ${dirname(path)}: ${(err as Error).message}`, err);
       }
     }
-    return new Connection(path, openHandle(path, busyTimeoutMs), busyTimeoutMs);
+    return new Connection(path, openHandle(path, busyTimeoutMs, MAIN_CACHE_KIB), busyTimeoutMs);
   }
 
   get closed(): boolean {
@@ -154,7 +162,7 @@ export class Connection {
     return this.run(
       action,
       () => {
-        this.#quick ??= openHandle(this.path, QUICK_BUSY_MS);
+        this.#quick ??= openHandle(this.path, QUICK_BUSY_MS, QUICK_CACHE_KIB);
         this.#current = this.#quick;
         try {
           return this.#transaction("BEGIN IMMEDIATE", fn);
