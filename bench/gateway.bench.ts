@@ -30,6 +30,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVE_ENV, SERVE_NODE_FLAGS } from "../src/cli/serve-runtime.ts";
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -192,15 +193,6 @@ function rssMb(pid: number): { rss: number; peak: number } {
   return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
 }
 
-/** The node flags of package.json's `start` script (`node --flag ... bin/keypool.ts serve`). */
-function startNodeFlags(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { scripts: { start: string } };
-  return pkg.scripts.start
-    .split(" ")
-    .filter((w) => w.startsWith("--"))
-    .join(" ");
-}
-
 const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : "-");
 
 export async function run(): Promise<void> {
@@ -209,10 +201,10 @@ export async function run(): Promise<void> {
   const sim = await startChild(["sim", "--port", "0", ...KEYS.flatMap((k) => ["--key", `${k}=ok`])], {});
   const env = { KEYPOOL_STORE: store, KEYPOOL_UPSTREAM: `${sim.url}/v1`, KEYPOOL_KEYS: KEYS.join(","), KEYPOOL_HEALTH_INTERVAL_MS: "0" };
   const token = await runCli(["tokens", "add", "--name", "bench"], env);
-  // With the node flags `npm start` uses (read from package.json, so the two can't drift apart).
-  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? startNodeFlags()).split(" ").filter((a) => a !== "");
+  // `keypool serve` puts itself in its runtime (src/cli/serve-runtime.ts); the bare proxy gets the same one, for a fair floor.
+  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
   const gw = await startChild(["serve", "--port", "0"], env, nodeArgs, [process.env.BENCH_KEYPOOL_BIN ?? BIN]);
-  const base = await startChild([`${sim.url}/v1`], {}, [], ["--input-type=module", "-e", BASELINE, fileURLToPath(new URL("../package.json", import.meta.url))]);
+  const base = await startChild([`${sim.url}/v1`], SERVE_ENV, [...SERVE_NODE_FLAGS], ["--input-type=module", "-e", BASELINE, fileURLToPath(new URL("../package.json", import.meta.url))]);
   const direct: Target = { name: "direct", url: sim.url, token: KEYS[0]!, pid: sim.proc.pid! };
   const through: Target = { name: "gateway", url: gw.url, token, pid: gw.proc.pid! };
   const baseline: Target = { name: "baseline", url: base.url, token: KEYS[0]!, pid: base.proc.pid! };
