@@ -20,7 +20,7 @@ const STATEMENT_CACHE_LIMIT = 256;
 
 /** A private in-memory database: no other connection, no other process, can lock it. */
 const isPrivate = (path: string): boolean => path === ":memory:" || path === "";
-const isMemoryPath = (path: string): boolean => isPrivate(path) || path.startsWith("file:");
+export const isMemoryPath = (path: string): boolean => isPrivate(path) || path.startsWith("file:");
 
 /** Lets timers and sockets run between the chunks of a bulk operation. */
 export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -6,15 +6,17 @@ import { hostname } from "node:os";
 import { plainBox, type SecretBox } from "../secret-box.ts";
 import { StoreError } from "../store-error.ts";
 import type { Store } from "../types.ts";
+import type { UsageRecord } from "../../pool/types.ts";
 import { SqliteChangeFeed } from "./change-feed.ts";
-import { Connection, DEFAULT_BUSY_TIMEOUT_MS } from "./connection.ts";
+import { Connection, DEFAULT_BUSY_TIMEOUT_MS, isMemoryPath } from "./connection.ts";
 import { sqliteConversationRepo } from "./conversations.ts";
 import { sqliteCredentialRepo } from "./credentials.ts";
 import { sqliteEventRepo } from "./events.ts";
 import { migrate } from "./migrate.ts";
 import { sqliteCounterRepo, sqliteLeaseRepo, sqliteMetaRepo } from "./misc.ts";
 import { sqliteTokenRepo } from "./tokens.ts";
-import { pruneUsageSeen, sqliteUsageRepo } from "./usage.ts";
+import { pruneUsageSeen, sqliteUsageRepo, writeUsage } from "./usage.ts";
+import { foldOrphans, ProcessJournal } from "./usage-journal.ts";
 
 export { LATEST_VERSION as SQLITE_SCHEMA_VERSION } from "./migrations.ts";
 
@@ -47,8 +49,14 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     throw err;
   }
   const feed = new SqliteChangeFeed(conn, { pollMs, instance: options.instance ?? `${hostname()}#${process.pid}` });
+  // Usage goes through a journal of this process's own, except for a private in-memory store or a URI (no file beside it).
+  const into = (records: readonly UsageRecord[]): void => writeUsage(conn, records);
+  let journal: ProcessJournal | null = null;
+  if (!isMemoryPath(path)) journal = new ProcessJournal(path, into);
 
   const housekeeping = (): void => {
+    // Journals that processes killed before their fold left behind (at open, then every round).
+    if (journal !== null) foldOrphans(path, into);
     try {
       conn.writeQuick("prune old change rows and usage ids", () => {
         const now = Date.now();
@@ -67,14 +75,14 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     kind: "sqlite",
     credentials: sqliteCredentialRepo(conn, box, feed),
     events: sqliteEventRepo(conn),
-    usage: sqliteUsageRepo(conn),
+    usage: sqliteUsageRepo(conn, journal),
     leases: sqliteLeaseRepo(conn),
     counters: sqliteCounterRepo(conn),
     meta: sqliteMetaRepo(conn),
     changes: {
       subscribe: (listener) => feed.subscribe(listener),
     },
-    tokens: sqliteTokenRepo(conn),
+    tokens: sqliteTokenRepo(conn, journal),
     conversations: sqliteConversationRepo(conn),
     async ping() {
       conn.run("ping", () => conn.prepare("SELECT 1").get());
@@ -82,6 +90,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     async close() {
       clearInterval(timer);
       feed.close();
+      journal?.close();
       conn.close();
     },
   };

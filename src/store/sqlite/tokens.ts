@@ -2,6 +2,7 @@
 import type { ClientToken, TokenRepo } from "../types.ts";
 import type { Connection } from "./connection.ts";
 import type { Row } from "./rows.ts";
+import type { ProcessJournal } from "./usage-journal.ts";
 
 const nullableNumber = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
@@ -26,9 +27,11 @@ const CREATE_SQL = `INSERT OR REPLACE INTO tokens
   (id, name, hash, hint, models, quota_tokens, used_tokens, rpm, expires_at, created_at, revoked_at, last_used_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-export function sqliteTokenRepo(conn: Connection): TokenRepo {
+/** `journal`: this process's usage records not yet in the tables, folded in before a read so token totals are exact. */
+export function sqliteTokenRepo(conn: Connection, journal: ProcessJournal | null): TokenRepo {
   const one = (action: string, sql: string, ...params: (string | number)[]): ClientToken | null =>
     conn.run(action, () => {
+      journal?.foldForRead();
       const row = conn.prepare(sql).get(...params);
       return row === undefined ? null : rowToToken(row);
     });
@@ -41,6 +44,7 @@ export function sqliteTokenRepo(conn: Connection): TokenRepo {
       );
     },
     async list() {
+      journal?.foldForRead();
       return conn.run("list tokens", () => conn.prepare("SELECT * FROM tokens ORDER BY created_at, rowid").all().map(rowToToken));
     },
     async get(id) {
@@ -57,6 +61,7 @@ export function sqliteTokenRepo(conn: Connection): TokenRepo {
       });
     },
     async addUsage(id, tokens, at) {
+      journal?.foldForRead(); // the total it returns includes this process's journaled usage
       const row = await conn.writePatiently("count token usage", () =>
         conn.prepare("UPDATE tokens SET used_tokens = used_tokens + ?, last_used_at = ? WHERE id = ? RETURNING used_tokens").get(tokens, at, id),
       );

@@ -8,6 +8,7 @@ import type { UsageGroup, UsageQuery, UsageRepo, UsageRow } from "../types.ts";
 import { hourStart } from "../usage-rollup.ts";
 import { CHUNK_ROWS, inChunks, type Connection } from "./connection.ts";
 import type { Row } from "./rows.ts";
+import type { ProcessJournal } from "./usage-journal.ts";
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -106,7 +107,8 @@ function unseen(conn: Connection, chunk: readonly UsageRecord[], now: number): r
     for (let j = i; j < end; j++) params.push(chunk[j]!.id, now);
     for (const row of conn.prepare(SEEN_SQL[end - i]!).all(...params)) fresh.add(row.id as string);
   }
-  return fresh.size === chunk.length ? chunk : chunk.filter((r) => fresh.has(r.id));
+  // An id twice in one batch is new once: `delete` keeps its first record only.
+  return fresh.size === chunk.length ? chunk : chunk.filter((r) => fresh.delete(r.id));
 }
 
 interface Sum {
@@ -148,24 +150,31 @@ function sums(records: readonly UsageRecord[]): { rollups: Iterable<Sum>; tokens
   return { rollups: rollups.values(), tokens };
 }
 
-export function sqliteUsageRepo(conn: Connection): UsageRepo {
+/** Counts records in the usage tables and charges their client tokens, in one transaction; ids already counted are skipped. */
+export function writeUsage(conn: Connection, records: readonly UsageRecord[]): void {
+  conn.writeQuick("record usage", () => {
+    const fresh = unseen(conn, records, Date.now()); // a replayed record is counted once
+    if (fresh.length === 0) return;
+    const { rollups, tokens } = sums(fresh);
+    const rollup = conn.prepare(ROLLUP_SQL);
+    for (const u of rollups) rollup.run(u.hour, u.credentialId, u.tokenId, u.model, u.requests, u.promptTokens, u.completionTokens, u.costUsd);
+    const token = conn.prepare(TOKEN_SQL);
+    for (const [id, t] of tokens) token.run(t.tokens, t.lastAt, id);
+  });
+}
+
+/** `journal`: where this process's records go first (usage-journal.ts); null writes them into the tables at once. */
+export function sqliteUsageRepo(conn: Connection, journal: ProcessJournal | null): UsageRepo {
   return {
     async record(records: readonly UsageRecord[]) {
-      const write = (chunk: readonly UsageRecord[]): void =>
-        conn.writeQuick("record usage", () => {
-          const fresh = unseen(conn, chunk, Date.now()); // a replayed record is counted once
-          if (fresh.length === 0) return;
-          const { rollups, tokens } = sums(fresh);
-          const rollup = conn.prepare(ROLLUP_SQL);
-          for (const u of rollups) rollup.run(u.hour, u.credentialId, u.tokenId, u.model, u.requests, u.promptTokens, u.completionTokens, u.costUsd);
-          const token = conn.prepare(TOKEN_SQL);
-          for (const [id, t] of tokens) token.run(t.tokens, t.lastAt, id);
-        });
+      if (records.length === 0) return;
+      if (journal !== null) return conn.run("journal usage", () => journal.append(records));
       // The request path's batches are small: written at once, without the chunking's generator.
-      if (records.length <= CHUNK_ROWS) write(records);
-      else for await (const chunk of inChunks(records)) write(chunk);
+      if (records.length <= CHUNK_ROWS) writeUsage(conn, records);
+      else for await (const chunk of inChunks(records)) writeUsage(conn, chunk);
     },
     async query(q: UsageQuery = {}) {
+      journal?.foldForRead();
       const { sql, params } = buildQuery(q);
       const groups = q.groupBy ?? [];
       return conn.run("query usage", () => conn.prepare(sql).all(...params).map((row) => toUsageRow(row, groups)));

@@ -1,0 +1,217 @@
+/**
+ * Usage records land first in a journal of this process's own: a small SQLite
+ * file beside the store, held with an exclusive lock while the process lives.
+ * Appending a record there is one ~6 µs insert; recording it in the shared
+ * file is a ~40–60 µs transaction (locks, four B-tree pages to the WAL), and
+ * the gateway's answers wait for it. The journal is folded into the store's
+ * tables in batches: every FOLD_MS, before this process reads usage or tokens,
+ * and at close.
+ *
+ * Crash safety is the store's: a journal insert is committed to its WAL when
+ * `append` returns, so it survives `kill -9` like any store write. A process
+ * killed with records not yet folded leaves its journal behind; the next
+ * process to open the store folds it (the exclusive lock tells a live
+ * journal from an orphan). A fold is idempotent (usage_seen ignores ids
+ * already counted), so one interrupted between the store's commit and the
+ * journal's delete counts nothing twice.
+ */
+import { randomBytes } from "node:crypto";
+import { readdirSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { UsageRecord } from "../../pool/types.ts";
+
+/** How often pending records are folded into the store (ms): short, so each fold's transaction is short too. */
+export const FOLD_MS = 25;
+/** Records per store transaction of a fold. */
+const FOLD_ROWS = 500;
+
+/** Writes records into the store's tables, in one transaction; throws if the store is busy. */
+export type FoldInto = (records: readonly UsageRecord[]) => void;
+
+const SUFFIX = ".journal";
+const prefixOf = (storePath: string): string => `${basename(storePath)}-usage-`;
+
+function removeFiles(path: string): void {
+  for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) rmSync(p, { force: true });
+}
+
+/** Opens a journal file and takes its exclusive lock at once; null when another process holds it. */
+function lockJournal(path: string): DatabaseSync | null {
+  const db = new DatabaseSync(path, { timeout: 0 });
+  try {
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("CREATE TABLE IF NOT EXISTS usage_journal (record TEXT NOT NULL)");
+    // A write takes the exclusive lock, kept until close: a live owner makes this fail as busy.
+    db.exec("BEGIN IMMEDIATE");
+    db.exec("COMMIT");
+    return db;
+  } catch (err) {
+    db.close();
+    if (/locked|busy/i.test((err as Error).message)) return null;
+    throw err;
+  }
+}
+
+/**
+ * Folds every journal of `storePath` whose process is gone (when the store opens, and at its
+ * housekeeping); returns how many records. One the store can't take now (busy) or can't read
+ * is left for a later try, never lost and never in the way of the store opening.
+ */
+export function foldOrphans(storePath: string, into: FoldInto): number {
+  const dir = dirname(storePath);
+  const prefix = prefixOf(storePath);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith(prefix) && n.endsWith(SUFFIX));
+  } catch {
+    return 0;
+  }
+  let folded = 0;
+  for (const name of names) {
+    const path = join(dir, name);
+    let db: DatabaseSync | null;
+    try {
+      db = lockJournal(path);
+    } catch {
+      continue; // unreadable (another program's file, a disk error): left alone
+    }
+    if (db === null) continue; // its process is alive
+    const journal = new UsageJournal(path, db, into);
+    try {
+      folded += journal.fold();
+    } catch {
+      // The store is busy: the journal stays for the next try.
+    }
+    journal.close(); // removes its files if it is empty now
+  }
+  return folded;
+}
+
+export class UsageJournal {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #into: FoldInto;
+  readonly #insert: StatementSync;
+  readonly #read: StatementSync;
+  readonly #delete: StatementSync;
+  #pending = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(path: string, db: DatabaseSync, into: FoldInto) {
+    this.path = path;
+    this.#db = db;
+    this.#into = into;
+    this.#insert = db.prepare("INSERT INTO usage_journal (record) VALUES (?)");
+    this.#read = db.prepare(`SELECT rowid, record FROM usage_journal ORDER BY rowid LIMIT ${FOLD_ROWS}`);
+    this.#delete = db.prepare("DELETE FROM usage_journal WHERE rowid <= ?");
+    this.#pending = Number(db.prepare("SELECT count(*) AS n FROM usage_journal").get()?.n ?? 0);
+  }
+
+  /** A new journal for this process beside the store. */
+  static create(storePath: string, into: FoldInto): UsageJournal {
+    const path = join(dirname(storePath), `${prefixOf(storePath)}${process.pid}-${randomBytes(4).toString("hex")}${SUFFIX}`);
+    const db = lockJournal(path);
+    if (db === null) throw new Error(`usage journal ${path} is locked by another process`);
+    return new UsageJournal(path, db, into);
+  }
+
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Stores records in the journal (durable when this returns); they reach the store's tables within FOLD_MS. */
+  append(records: readonly UsageRecord[]): void {
+    if (this.#closed) throw new Error(`usage journal ${this.path} is closed`);
+    if (records.length === 1) this.#insert.run(JSON.stringify(records[0]));
+    else {
+      this.#db.exec("BEGIN");
+      try {
+        for (const r of records) this.#insert.run(JSON.stringify(r));
+        this.#db.exec("COMMIT");
+      } catch (err) {
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        throw err;
+      }
+    }
+    this.#pending += records.length;
+    this.#timer ??= setTimeout(() => this.#foldLater(), FOLD_MS).unref();
+  }
+
+  #foldLater(): void {
+    this.#timer = null;
+    try {
+      this.fold();
+    } catch {
+      // The store is busy (another process's write) or away: the records wait in the journal.
+    }
+    if (this.#pending > 0 && !this.#closed) this.#timer = setTimeout(() => this.#foldLater(), FOLD_MS).unref();
+  }
+
+  /** Moves every journaled record into the store's tables now; returns how many. Throws what the store throws. */
+  fold(): number {
+    let folded = 0;
+    for (;;) {
+      const rows = this.#read.all();
+      if (rows.length > 0) {
+        this.#into(rows.map((row) => JSON.parse(row.record as string) as UsageRecord));
+        this.#delete.run(rows.at(-1)!.rowid as number);
+        this.#pending = Math.max(0, this.#pending - rows.length);
+        folded += rows.length;
+      }
+      if (rows.length < FOLD_ROWS) break;
+    }
+    this.#pending = 0;
+    return folded;
+  }
+
+  /** Folds what is left (if the store takes it), closes, and removes the journal's files once it is empty. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    let empty = false;
+    try {
+      this.fold();
+      empty = Number(this.#db.prepare("SELECT count(*) AS n FROM usage_journal").get()?.n ?? 0) === 0;
+    } catch {
+      // Left for the next process to open the store.
+    }
+    this.#db.close();
+    if (empty) removeFiles(this.path);
+  }
+}
+
+/** This process's journal, created at its first record: a CLI run that records no usage leaves no file. */
+export class ProcessJournal {
+  readonly #storePath: string;
+  readonly #into: FoldInto;
+  #journal: UsageJournal | null = null;
+
+  constructor(storePath: string, into: FoldInto) {
+    this.#storePath = storePath;
+    this.#into = into;
+  }
+
+  append(records: readonly UsageRecord[]): void {
+    (this.#journal ??= UsageJournal.create(this.#storePath, this.#into)).append(records);
+  }
+
+  /** Before this process reads usage or tokens: its own records are in the tables (stale only if the store is busy). */
+  foldForRead(): void {
+    if (this.#journal === null || this.#journal.pending === 0) return;
+    try {
+      this.#journal.fold();
+    } catch {
+      // Busy: the read sees the tables without the last few milliseconds' records.
+    }
+  }
+
+  close(): void {
+    this.#journal?.close();
+    this.#journal = null;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The SQLite store's usage journal (src/store/sqlite/usage-journal.ts): usage is acknowledged
+ * once it is in this process's journal, reaches the shared tables within a fold, survives the
+ * process's SIGKILL (the next process to open the store folds it), and a live process's
+ * journal is never taken from it.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { DatabaseSync } from "node:sqlite";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { openSqliteStore } from "../../src/store/sqlite/index.ts";
+import { FOLD_MS } from "../../src/store/sqlite/usage-journal.ts";
+import type { UsageRecord } from "../../src/pool/types.ts";
+import { sleep } from "../helpers/records.ts";
+import { tempDir } from "./sqlite-temp.ts";
+
+const WRITER = fileURLToPath(new URL("./fixtures/usage-writer.ts", import.meta.url));
+
+const use = (id: string, tokenId: string | null = null): UsageRecord => ({ id, time: Date.now(), credentialId: "key_1", tokenId, model: "gpt-4o-mini", promptTokens: 3, completionTokens: 4, costUsd: 0.001, estimated: false });
+
+/** Requests counted in the shared tables, read by a connection of its own (what another process sees). */
+function tableRequests(path: string): number {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return Number(db.prepare("SELECT coalesce(sum(requests), 0) AS n FROM usage_hourly").get()?.n);
+  } finally {
+    db.close();
+  }
+}
+
+const journals = (dir: string): string[] => readdirSync(dir).filter((n) => n.includes("-usage-") && n.endsWith(".journal"));
+
+/** Starts the writer; resolves once it acknowledged its records and stopped its event loop. */
+async function stalledWriter(path: string, n: number): Promise<{ kill(): Promise<void> }> {
+  const child = spawn(process.execPath, [WRITER, path, String(n)], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  for await (const line of createInterface({ input: child.stdout })) if (line === `acked ${n}`) break;
+  assert.equal(child.exitCode, null, `the writer is alive: ${stderr}`);
+  return {
+    kill: async () => {
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+describe("sqlite store: the usage journal", () => {
+  const tmp = tempDir();
+  after(() => tmp.remove());
+
+  it("acknowledges usage from the journal and folds it into the shared tables within a fold interval", async () => {
+    const path = tmp.file("fold.db");
+    const store = await openSqliteStore(path);
+    try {
+      await store.usage.record([use("u1")]);
+      assert.equal(tableRequests(path), 0, "acknowledged before the shared tables have it");
+      assert.equal(journals(tmp.dir).filter((n) => n.startsWith("fold.db-")).length, 1, "in a journal beside the store");
+      await sleep(FOLD_MS * 4);
+      assert.equal(tableRequests(path), 1, "folded by the timer");
+      // Reads in the same process fold first: exact at once.
+      await store.usage.record([use("u2"), use("u3")]);
+      assert.equal((await store.usage.query({}))[0]?.requests, 3);
+    } finally {
+      await store.close();
+    }
+    assert.equal(tableRequests(path), 3);
+    assert.deepEqual(journals(tmp.dir).filter((n) => n.startsWith("fold.db-")), [], "an empty journal is removed at close");
+  });
+
+  it("charges client tokens through the journal, exactly when this process reads them", async () => {
+    const path = tmp.file("tokens.db");
+    const store = await openSqliteStore(path);
+    try {
+      await store.tokens.create({ id: "tok_j", name: "j", hash: "hash-j", hint: "…j", models: null, quotaTokens: null, usedTokens: 0, rpm: null, expiresAt: null, createdAt: 1, revokedAt: null, lastUsedAt: null });
+      await store.usage.record([use("t1", "tok_j"), use("t2", "tok_j")]);
+      assert.equal((await store.tokens.get("tok_j"))?.usedTokens, 14);
+      assert.equal((await store.tokens.findByHash("hash-j"))?.usedTokens, 14);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("counts an id given twice in one batch once", async () => {
+    const path = tmp.file("dupes.db");
+    const store = await openSqliteStore(path);
+    try {
+      await store.usage.record([use("d1"), use("d1"), use("d2")]);
+      await store.usage.record([use("d2")]);
+      assert.equal((await store.usage.query({}))[0]?.requests, 2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("keeps what a process killed before its fold acknowledged: the next process to open the store folds it", async () => {
+    const path = tmp.file("killed.db");
+    await (await openSqliteStore(path)).close(); // the schema, before the writer starts
+    const writer = await stalledWriter(path, 40);
+    await writer.kill();
+    assert.equal(tableRequests(path), 0, "killed before any fold");
+    assert.equal(journals(tmp.dir).filter((n) => n.startsWith("killed.db-")).length, 1, "its journal is left behind");
+    const store = await openSqliteStore(path);
+    try {
+      assert.equal((await store.usage.query({}))[0]?.requests, 40, "every acknowledged record counted, once");
+      assert.deepEqual(journals(tmp.dir).filter((n) => n.startsWith("killed.db-")), [], "the orphan's files are gone");
+    } finally {
+      await store.close();
+    }
+    const again = await openSqliteStore(path);
+    assert.equal((await again.usage.query({}))[0]?.requests, 40, "nothing folded twice");
+    await again.close();
+  });
+
+  it("never takes a live process's journal", async () => {
+    const path = tmp.file("live.db");
+    await (await openSqliteStore(path)).close();
+    const writer = await stalledWriter(path, 25);
+    try {
+      const store = await openSqliteStore(path);
+      assert.deepEqual(await store.usage.query({}), [], "the live writer's records stay in its journal");
+      assert.equal(journals(tmp.dir).filter((n) => n.startsWith("live.db-")).length, 1);
+      await store.close();
+    } finally {
+      await writer.kill();
+    }
+    const store = await openSqliteStore(path);
+    assert.equal((await store.usage.query({}))[0]?.requests, 25, "folded once its process is gone");
+    await store.close();
+  });
+});
