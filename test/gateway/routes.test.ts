@@ -21,6 +21,19 @@ describe("gateway /v1 routes", () => {
     assert.ok(!seen.includes("client-secret-never-forwarded"));
   });
 
+  it("passes on the upstream's answer headers, except the pooled key's rate-limit counters, organization and project", async () => {
+    const res = await fetch(`${h.gw.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }) });
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    // What the simulator sends, as OpenAI does (checked here so the test can't pass on headers nobody sends).
+    const direct = await fetch(`${h.sim.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${OK}` }, body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }) });
+    await direct.arrayBuffer();
+    for (const name of ["openai-organization", "x-ratelimit-remaining-requests", "x-ratelimit-reset-tokens", "x-request-id"]) assert.ok(direct.headers.has(name), `the simulator sends ${name}`);
+    for (const name of ["openai-organization", "openai-project", "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"]) assert.equal(res.headers.get(name), null, name);
+    assert.ok(res.headers.get("x-request-id")?.startsWith("req_"), "the upstream's request id is passed on");
+    assert.equal(res.headers.get("openai-version"), direct.headers.get("openai-version"));
+  });
+
   it("streams chat completions without the usage chunk the client did not ask for", async () => {
     const stream = await h.client().chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], stream: true });
     const chunks = [];

@@ -21,8 +21,29 @@ import type { TokenUsage } from "../../transport/usage.ts";
 import { UsageStripper } from "./usage-stripper.ts";
 import { scrubSecrets } from "../../util/scrub.ts";
 
-/** Answer headers never passed on: hop-by-hop ones. */
-const HOP = ["connection", "keep-alive", "transfer-encoding", "proxy-connection", "proxy-authenticate", "upgrade", "te", "trailer"];
+/**
+ * Answer headers never passed on: hop-by-hop ones, and those about the pooled key that answered
+ * rather than the pool: its rate-limit counters (one key's, which would mislead a client of the
+ * pool) and its organization and project (which would tell clients whose keys are pooled).
+ */
+const DROPPED = [
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "proxy-connection",
+  "proxy-authenticate",
+  "upgrade",
+  "te",
+  "trailer",
+  "openai-organization",
+  "openai-project",
+  "x-ratelimit-limit-requests",
+  "x-ratelimit-limit-tokens",
+  "x-ratelimit-remaining-requests",
+  "x-ratelimit-remaining-tokens",
+  "x-ratelimit-reset-requests",
+  "x-ratelimit-reset-tokens",
+];
 
 /** The client's headers for the upstream. Its credentials are dropped by the transport; accept-encoding here, so answers stay readable for metering. */
 function forwardHeaders(raw: readonly string[]): [string, string][] {
@@ -36,7 +57,7 @@ function forwardHeaders(raw: readonly string[]): [string, string][] {
 }
 
 function answerHeaders(h: Dispatched["headers"], bodyChanged: boolean): Dispatched["headers"] {
-  for (const name of HOP) if (h[name] !== undefined) delete h[name];
+  for (const name of DROPPED) if (h[name] !== undefined) delete h[name];
   if (bodyChanged) delete h["content-length"];
   return h;
 }
