@@ -10,7 +10,9 @@
  *   straight into the old generation, where they died: ~10 KB a request went
  *   there under load, a full collection every ~0.6 s. Without: ~0.3 KB, and
  *   about a fifth less CPU per request.
- * - `--max-semi-space-size=8`: a 16 MB young generation.
+ * - `--max-semi-space-size=4`: an 8 MB young generation. Twice as many
+ *   scavenges as with 8 MB semi-spaces for about 8 MB less at peak, and no
+ *   measurable cost per request (gateways side by side under the same load).
  * - `--max-old-space-size=512`: with a limit of 1 GB or more (the default here
  *   is a quarter of the RAM) V8 lets the old generation grow to 4× its live size
  *   between full collections; below, by less. ~50 MB less at peak, same
@@ -25,7 +27,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 
-export const SERVE_NODE_FLAGS = ["--no-allocation-site-pretenuring", "--max-semi-space-size=8", "--max-old-space-size=512"] as const;
+export const SERVE_NODE_FLAGS = ["--no-allocation-site-pretenuring", "--max-semi-space-size=4", "--max-old-space-size=512"] as const;
 export const SERVE_ENV = { MALLOC_ARENA_MAX: "1" } as const;
 /** Set by the re-execution: never a second one. */
 const MARK = "KEYPOOL_NODE_TUNED";
