@@ -17,6 +17,10 @@
  *   is a quarter of the RAM) V8 lets the old generation grow to 4× its live size
  *   between full collections; below, by less. ~50 MB less at peak, same
  *   throughput, and far above the gateway's live heap (README).
+ * - `--no-maglev`: no mid-tier optimizing compiler (functions go from the
+ *   baseline tier to TurboFan). It mostly speeds up warm-up, which a
+ *   long-running gateway doesn't need; without it, 4–10 MB less at peak and
+ *   the same CPU per request (side-by-side runs, within ±7 % either way).
  * - `MALLOC_ARENA_MAX=1`: glibc gives each thread that allocates (V8's GC
  *   helpers, libuv's pool) an arena of its own; under load they held ~30 MB.
  *
@@ -27,7 +31,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 
-export const SERVE_NODE_FLAGS = ["--no-allocation-site-pretenuring", "--max-semi-space-size=4", "--max-old-space-size=512"] as const;
+export const SERVE_NODE_FLAGS = ["--no-allocation-site-pretenuring", "--max-semi-space-size=4", "--max-old-space-size=512", "--no-maglev"] as const;
 export const SERVE_ENV = { MALLOC_ARENA_MAX: "1" } as const;
 /** Set by the re-execution: never a second one. */
 const MARK = "KEYPOOL_NODE_TUNED";

@@ -23,7 +23,7 @@ describe("the gateway's runtime: what to re-execute with", () => {
   });
 
   it("leaves alone what the process was given: its flags (either spelling, either polarity), NODE_OPTIONS, its malloc setting", () => {
-    assert.deepEqual(missingFlags(SERVE_NODE_FLAGS, ["--max_old_space_size=4096", "--allocation-site-pretenuring"], "--max-semi-space-size=32"), []);
+    assert.deepEqual(missingFlags(SERVE_NODE_FLAGS, ["--max_old_space_size=4096", "--allocation-site-pretenuring"], "--max-semi-space-size=32 --maglev"), []);
     const plan = serveReexec(argv, ["--inspect"], { MALLOC_ARENA_MAX: "4", NODE_OPTIONS: "--max-old-space-size=2048" }, "/usr/bin/node");
     assert.ok(plan !== null);
     assert.deepEqual(plan.args.slice(0, 4), ["/usr/bin/node", "--inspect", "--no-allocation-site-pretenuring", "--max-semi-space-size=4"]);
