@@ -7,12 +7,14 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { openSqliteStore } from "../../src/store/sqlite/index.ts";
-import { FOLD_MS } from "../../src/store/sqlite/usage-journal.ts";
+import { FOLD_MS, ProcessJournal } from "../../src/store/sqlite/usage-journal.ts";
 import type { UsageRecord } from "../../src/pool/types.ts";
 import { sleep } from "../helpers/records.ts";
 import { tempDir } from "./sqlite-temp.ts";
@@ -131,5 +133,16 @@ describe("sqlite store: the usage journal", () => {
     const store = await openSqliteStore(path);
     assert.equal((await store.usage.query({}))[0]?.requests, 25, "folded once its process is gone");
     await store.close();
+  });
+});
+
+describe("ProcessJournal without a place for its file", () => {
+  it("hands records straight to the tables' writer when no journal can be created", () => {
+    const written: UsageRecord[][] = [];
+    const journal = new ProcessJournal(join(tmpdir(), "keypool-no-such-dir", "x", "store.db"), (records) => written.push([...records]));
+    journal.append([use("n1")]);
+    journal.append([use("n2"), use("n3")]);
+    assert.deepEqual(written.map((b) => b.map((r) => r.id)), [["n1"], ["n2", "n3"]]);
+    journal.close();
   });
 });

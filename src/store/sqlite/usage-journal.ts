@@ -190,6 +190,8 @@ export class ProcessJournal {
   readonly #storePath: string;
   readonly #into: FoldInto;
   #journal: UsageJournal | null = null;
+  /** The journal could not be created (a read-only directory): records go to the tables directly. */
+  #direct = false;
 
   constructor(storePath: string, into: FoldInto) {
     this.#storePath = storePath;
@@ -197,7 +199,15 @@ export class ProcessJournal {
   }
 
   append(records: readonly UsageRecord[]): void {
-    (this.#journal ??= UsageJournal.create(this.#storePath, this.#into)).append(records);
+    if (this.#journal === null && !this.#direct) {
+      try {
+        this.#journal = UsageJournal.create(this.#storePath, this.#into);
+      } catch {
+        this.#direct = true;
+      }
+    }
+    if (this.#journal === null) this.#into(records);
+    else this.#journal.append(records);
   }
 
   /** Before this process reads usage or tokens: its own records are in the tables (stale only if the store is busy). */
