@@ -1,11 +1,11 @@
 /** Bad paths fail with a StoreError that says what is wrong. */
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
 import { openSqliteStore } from "../../src/store/sqlite/index.ts";
 import { fakeKey, insertItem, record } from "../helpers/records.ts";
 import { tempDir } from "./sqlite-temp.ts";
+import { holdWriteLock } from "./write-lock.ts";
 
 const storeError = (pattern: RegExp) => (err: Error & { code?: string }) => {
   assert.equal(err.name, "StoreError");
@@ -13,21 +13,6 @@ const storeError = (pattern: RegExp) => (err: Error & { code?: string }) => {
   assert.match(err.message, pattern);
   return true;
 };
-
-/** Another connection holding the file's write lock until `release()` (which may be called twice). */
-function holdWriteLock(path: string): { release(): void } {
-  const other = new DatabaseSync(path);
-  other.exec("BEGIN IMMEDIATE");
-  let held = true;
-  return {
-    release() {
-      if (!held) return;
-      held = false;
-      other.exec("ROLLBACK");
-      other.close();
-    },
-  };
-}
 
 describe("sqlite store: bad paths", () => {
   const tmp = tempDir();

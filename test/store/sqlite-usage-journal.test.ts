@@ -18,6 +18,7 @@ import { FOLD_MS, ProcessJournal } from "../../src/store/sqlite/usage-journal.ts
 import type { UsageRecord } from "../../src/pool/types.ts";
 import { sleep } from "../helpers/records.ts";
 import { tempDir } from "./sqlite-temp.ts";
+import { holdWriteLock } from "./write-lock.ts";
 
 const WRITER = fileURLToPath(new URL("./fixtures/usage-writer.ts", import.meta.url));
 
@@ -94,6 +95,31 @@ describe("sqlite store: the usage journal", () => {
       await store.usage.record([use("d1"), use("d1"), use("d2")]);
       await store.usage.record([use("d2")]);
       assert.equal((await store.usage.query({}))[0]?.requests, 2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("while another process holds the store's lock, tries its fold once a second, not every 25 ms (each try holds the event loop up to 100 ms)", async () => {
+    const path = tmp.file("busy.db");
+    const store = await openSqliteStore(path);
+    try {
+      await store.usage.record([use("b0")]);
+      await sleep(FOLD_MS * 4); // the journal exists and is folded: the next record starts a fold timer
+      const lock = holdWriteLock(path);
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 10);
+      try {
+        await store.usage.record([use("b1")]);
+        await sleep(1200);
+      } finally {
+        clearInterval(ticker);
+        lock.release();
+      }
+      // Retrying every 25 ms, ~100 ms of every ~125 ms would be spent waiting: ~25 ticks; with the back-off ~100.
+      assert.ok(ticks >= 50, `${ticks} ticks of 10 ms in 1.2 s: the event loop ran meanwhile`);
+      await sleep(1200);
+      assert.equal(tableRequests(path), 2, "folded after the lock went away");
     } finally {
       await store.close();
     }

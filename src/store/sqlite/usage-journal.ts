@@ -23,6 +23,11 @@ import type { UsageRecord } from "../../pool/types.ts";
 
 /** How often pending records are folded into the store (ms): short, so each fold's transaction is short too. */
 export const FOLD_MS = 25;
+/**
+ * After a fold the store refused (another process holding its write lock: each try waits up to
+ * 100 ms with the event loop held), the timer's next try comes this much later.
+ */
+export const RETRY_MS = 1000;
 /** Records per store transaction of a fold. */
 const FOLD_ROWS = 500;
 
@@ -143,12 +148,14 @@ export class UsageJournal {
 
   #foldLater(): void {
     this.#timer = null;
+    let delay = FOLD_MS;
     try {
       this.fold();
     } catch {
       // The store is busy (another process's write) or away: the records wait in the journal.
+      delay = RETRY_MS;
     }
-    if (this.#pending > 0 && !this.#closed) this.#timer = setTimeout(() => this.#foldLater(), FOLD_MS).unref();
+    if (this.#pending > 0 && !this.#closed) this.#timer = setTimeout(() => this.#foldLater(), delay).unref();
   }
 
   /** Moves every journaled record into the store's tables now; returns how many. Throws what the store throws. */
