@@ -56,10 +56,18 @@ function forwardHeaders(raw: readonly string[]): [string, string][] {
   return out;
 }
 
-function answerHeaders(h: Dispatched["headers"], bodyChanged: boolean): Dispatched["headers"] {
-  for (const name of DROPPED) if (h[name] !== undefined) delete h[name];
-  if (bodyChanged) delete h["content-length"];
-  return h;
+const DROPPED_SET = new Set(DROPPED);
+
+/** The headers to answer with, as node:http's flat list (no `delete` on undici's object, which would turn it into a slow dictionary). */
+function answerHeaders(h: Dispatched["headers"], bodyChanged: boolean): string[] {
+  const out: string[] = [];
+  for (const name in h) {
+    if (DROPPED_SET.has(name) || (bodyChanged && name === "content-length")) continue;
+    const v = h[name];
+    if (typeof v === "string") out.push(name, v);
+    else if (Array.isArray(v)) for (const x of v) out.push(name, x);
+  }
+  return out;
 }
 
 function isSse(h: Dispatched["headers"]): boolean {
