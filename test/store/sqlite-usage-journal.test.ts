@@ -14,7 +14,7 @@ import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { openSqliteStore } from "../../src/store/sqlite/index.ts";
-import { FOLD_MS, ProcessJournal } from "../../src/store/sqlite/usage-journal.ts";
+import { FOLD_MS, foldOrphans, ProcessJournal } from "../../src/store/sqlite/usage-journal.ts";
 import type { UsageRecord } from "../../src/pool/types.ts";
 import { sleep } from "../helpers/records.ts";
 import { tempDir } from "./sqlite-temp.ts";
@@ -142,6 +142,24 @@ describe("sqlite store: the usage journal", () => {
     const again = await openSqliteStore(path);
     assert.equal((await again.usage.query({}))[0]?.requests, 40, "nothing folded twice");
     await again.close();
+  });
+
+  it("never takes its own live journal for an orphan (the store's housekeeping looks for orphans)", async () => {
+    const path = tmp.file("own.db");
+    const store = await openSqliteStore(path);
+    try {
+      await store.usage.record([use("o1")]);
+      const mine = journals(tmp.dir).filter((n) => n.startsWith("own.db-"));
+      assert.equal(mine.length, 1);
+      const folded: UsageRecord[] = [];
+      assert.equal(foldOrphans(path, (r) => folded.push(...r)), 0);
+      assert.deepEqual(folded, []);
+      assert.deepEqual(journals(tmp.dir).filter((n) => n.startsWith("own.db-")), mine, "still there");
+      await store.usage.record([use("o2")]);
+      assert.equal((await store.usage.query({}))[0]?.requests, 2);
+    } finally {
+      await store.close();
+    }
   });
 
   it("never takes a live process's journal", async () => {
