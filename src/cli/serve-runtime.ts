@@ -36,13 +36,13 @@ export const SERVE_ENV = { MALLOC_ARENA_MAX: "1" } as const;
 /** Set by the re-execution: never a second one. */
 const MARK = "KEYPOOL_NODE_TUNED";
 
-/** `--max-old-space-size=512` → `--max-old-space-size` (V8 reads `_` and `-` alike). */
-const flagName = (flag: string): string => flag.split("=")[0]!.replaceAll("_", "-");
+/** What a flag sets, whatever its value and polarity: `--no-maglev`, `--maglev` → `--maglev`; `--max_old_space_size=512` → `--max-old-space-size` (V8 reads `_` and `-` alike). */
+const flagKey = (flag: string): string => flag.split("=")[0]!.replaceAll("_", "-").replace(/^--no-/, "--");
 
 /** The flags of `wanted` the process doesn't set itself. */
 export function missingFlags(wanted: readonly string[], execArgv: readonly string[], nodeOptions: string): string[] {
-  const given = new Set([...execArgv, ...nodeOptions.split(/\s+/)].filter((a) => a.startsWith("--")).map((a) => flagName(a).replace(/^--no-/, "--")));
-  return wanted.filter((f) => !given.has(flagName(f).replace(/^--no-/, "--")));
+  const given = new Set([...execArgv, ...nodeOptions.split(/\s+/)].filter((a) => a.startsWith("--")).map(flagKey));
+  return wanted.filter((f) => !given.has(flagKey(f)));
 }
 
 export interface Reexec {

@@ -46,6 +46,9 @@ function errSerializer(err: unknown): Record<string, unknown> {
 let exiting = false;
 let watching = false;
 const batches = new Set<LineBatch>();
+const drainBatches = (): void => {
+  for (const b of batches) b.drain();
+};
 
 /**
  * Registered before pino's own exit flush, so that flush knows the process is leaving and finds
@@ -56,11 +59,9 @@ function watchExit(): void {
   watching = true;
   process.once("exit", () => {
     exiting = true;
-    for (const b of batches) b.drain();
+    drainBatches();
   });
-  process.on("beforeExit", () => {
-    for (const b of batches) b.drain();
-  });
+  process.on("beforeExit", drainBatches);
 }
 
 export interface LoggerSetup {

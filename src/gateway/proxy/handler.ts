@@ -26,7 +26,7 @@ import { scrubSecrets } from "../../util/scrub.ts";
  * rather than the pool: its rate-limit counters (one key's, which would mislead a client of the
  * pool) and its organization and project (which would tell clients whose keys are pooled).
  */
-const DROPPED = [
+const DROPPED = new Set([
   "connection",
   "keep-alive",
   "transfer-encoding",
@@ -43,7 +43,7 @@ const DROPPED = [
   "x-ratelimit-remaining-tokens",
   "x-ratelimit-reset-requests",
   "x-ratelimit-reset-tokens",
-];
+]);
 
 /** The client's headers for the upstream. Its credentials are dropped by the transport; accept-encoding here, so answers stay readable for metering. */
 function forwardHeaders(raw: readonly string[]): [string, string][] {
@@ -56,13 +56,11 @@ function forwardHeaders(raw: readonly string[]): [string, string][] {
   return out;
 }
 
-const DROPPED_SET = new Set(DROPPED);
-
 /** The headers to answer with, as node:http's flat list (no `delete` on undici's object, which would turn it into a slow dictionary). */
 function answerHeaders(h: Dispatched["headers"], bodyChanged: boolean): string[] {
   const out: string[] = [];
   for (const name in h) {
-    if (DROPPED_SET.has(name) || (bodyChanged && name === "content-length")) continue;
+    if (DROPPED.has(name) || (bodyChanged && name === "content-length")) continue;
     const v = h[name];
     if (typeof v === "string") out.push(name, v);
     else if (Array.isArray(v)) for (const x of v) out.push(name, x);
