@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { once } from "node:events";
+import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createPool } from "../create-pool.ts";
 import { ConfigError } from "../errors/index.ts";
@@ -22,6 +23,7 @@ import { GatewayMetrics } from "./metrics.ts";
 import { Meter } from "./proxy/meter.ts";
 import { ModelsCatalog } from "./proxy/models.ts";
 import { createGatewayServer, type Mount } from "./server.ts";
+import type { GatewayResponse } from "./http/response.ts";
 
 export interface GatewayOptions {
   /** A pool to serve (tests, embedding); otherwise one is opened from `config`. */
@@ -39,6 +41,8 @@ export interface Gateway {
   readonly host: string;
   readonly pool: Pool;
   readonly context: GatewayContext;
+  /** The node:http server, for embedding (an upgrade handler, socket options, counting connections). */
+  readonly server: Server<typeof IncomingMessage, typeof GatewayResponse>;
   /** Stops accepting, waits up to `timeoutMs` (default: the config's) for in-flight requests, closes the pool. */
   close(timeoutMs?: number): Promise<{ drained: boolean }>;
 }
@@ -158,5 +162,5 @@ export async function startGateway(config: Partial<GatewayConfig> & Pick<Gateway
     return closing;
   };
 
-  return { url: `http://${urlHost}:${addr.port}`, port: addr.port, host: addr.address, pool, context: ctx, close };
+  return { url: `http://${urlHost}:${addr.port}`, port: addr.port, host: addr.address, pool, context: ctx, server, close };
 }
