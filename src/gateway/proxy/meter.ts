@@ -3,7 +3,8 @@
  * model, tokens, cost), written before the client's answer ends, so an
  * acknowledged answer's usage is stored. Records of requests ending in the
  * same turn of the event loop are written together, one store write per
- * batch, which charges each record's client token in the same step.
+ * batch, which charges each record's client token in the same step; a
+ * request alone in flight is written at once.
  */
 import type { Pool } from "../../pool/pool.ts";
 import { costAt, priceOf } from "../../pool/prices.ts";
@@ -58,7 +59,9 @@ export class Meter {
     };
     return new Promise<void>((resolve) => {
       this.#batch.push({ record, caller, resolve });
-      if (!this.#scheduled) {
+      // Alone in flight: nothing would join a batch, so it is written now instead of a loop turn later.
+      if (!this.#scheduled && this.#metrics.inflight <= 1) void this.#write();
+      else if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(this.#flush);
       }
