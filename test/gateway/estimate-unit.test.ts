@@ -32,29 +32,77 @@ describe("estimateUsage", () => {
     const counter = await tokenCounter("gpt-4o-mini");
     const request = { model: "gpt-4o-mini", messages: [{ role: "user", content: [{ type: "text", text: "What is keypool?" }] }] };
     const reply = "A pool of keys.";
-    const body = sse({ choices: [{ delta: { content: reply } }] });
-    const e = await estimateUsage("chat", "gpt-4o-mini", request, body, true);
+    const e = await estimateUsage("chat", "gpt-4o-mini", request, reply);
     assert.deepEqual(e, { promptTokens: counter.chat([{ role: "user", content: "What is keypool?" }]), completionTokens: counter.text(reply) });
-    const half = await estimateUsage("chat", "gpt-4o-mini", request, body, true, 0.5);
+    const half = await estimateUsage("chat", "gpt-4o-mini", request, reply, 0.5);
     assert.equal(half.completionTokens, 2 * counter.text(reply));
-    const emb = await estimateUsage("embeddings", "text-embedding-3-small", { input: ["a b", "c"] }, Buffer.from("{}"), false);
+    const emb = await estimateUsage("embeddings", "text-embedding-3-small", { input: ["a b", "c"] }, "");
     assert.equal(emb.completionTokens, 0);
     assert.ok(emb.promptTokens > 0);
   });
 });
 
+/** A chat stream of `n` events, each a delta `word` with the envelope OpenAI sends around it (~230 bytes). */
+function chatStream(n: number, word: string): Buffer {
+  const envelope = { id: "chatcmpl-0123456789abcdefghijklmnopqrs", object: "chat.completion.chunk", created: 1795396426, model: "gpt-4o-mini", system_fingerprint: "fp_0123456789" };
+  return sse(...Array.from({ length: n }, () => ({ ...envelope, choices: [{ index: 0, delta: { content: word }, logprobs: null, finish_reason: null }] })));
+}
+
+/** Pushes `body` into `k` in pieces of `size` bytes (cutting events anywhere, as TCP does). */
+function pushInPieces(k: AnswerKeeper, body: Buffer, size: number): void {
+  for (let i = 0; i < body.length; i += size) k.push(body.subarray(i, i + size));
+}
+
 describe("AnswerKeeper", () => {
-  it("keeps a stream whole up to its cap, then only counts, and says which share it kept", () => {
-    const k = new AnswerKeeper();
-    k.push(Buffer.from("ab"));
-    k.push(Buffer.from("cd"));
-    assert.equal(k.bytes().toString(), "abcd");
+  it("keeps a short stream as it came and reads its text only at the end", () => {
+    const k = new AnswerKeeper("chat", true);
+    pushInPieces(k, chatStream(3, "ab"), 100);
+    assert.equal(k.text(), "ababab");
     assert.equal(k.share(), 1);
-    const big = new AnswerKeeper();
-    for (let i = 0; i < 3; i++) big.push(Buffer.alloc(128 * 1024, 0x61));
-    big.push(Buffer.alloc(256 * 1024, 0x61));
-    assert.equal(big.bytes().length, 256 * 1024);
-    assert.ok(Math.abs(big.share() - 256 / 640) < 1e-9);
+  });
+
+  it("reads a long stream down to its text as it goes: every word counted, events cut across pieces included, a few KB held", () => {
+    const body = chatStream(5000, "wörd "); // ~1.2 MB
+    const k = new AnswerKeeper("chat", true);
+    pushInPieces(k, body, 1000);
+    assert.ok(k.held() <= 64 * 1024 + 1000, `holds ${k.held()} bytes of a ${body.length}-byte stream`);
+    assert.equal(k.text(), "wörd ".repeat(5000));
+    assert.equal(k.share(), 1);
+  });
+
+  it("stops keeping a stream's text past its cap and says which share it kept", () => {
+    const body = chatStream(4000, "x".repeat(100)); // 400 KB of text
+    const k = new AnswerKeeper("chat", true);
+    pushInPieces(k, body, 4096);
+    const text = k.text();
+    assert.ok(text.length >= 256 * 1024 && text.length < 400 * 1024, `${text.length} characters kept`);
+    assert.ok(k.share() > 0.5 && k.share() < 0.9, `share ${k.share()}`);
+    // The estimate scaled by the share comes back to about the whole answer's length.
+    assert.ok(Math.abs(text.length / k.share() - 400_000) / 400_000 < 0.05, `${text.length / k.share()} of 400000`);
+  });
+
+  it("holds one event longer than 64 KB until it ends (a Responses stream's final event repeats the whole text), and gives up on one past 1 MB", () => {
+    const text = "y".repeat(300 * 1024);
+    const body = sse({ type: "response.output_text.delta", delta: "hi" }, { type: "response.completed", response: { output_text: text } }, { type: "response.output_text.delta", delta: " there" });
+    const k = new AnswerKeeper("responses", true);
+    pushInPieces(k, body, 1000);
+    assert.equal(k.text(), "hi there");
+    assert.ok(k.held() < 64 * 1024, `holds ${k.held()} bytes once the long event ended`);
+    const huge = new AnswerKeeper("chat", true);
+    pushInPieces(huge, Buffer.concat([chatStream(1, "a"), sse({ choices: [{ delta: { content: "z".repeat(2 * 1024 * 1024) } }] }), chatStream(5, "b")]), 16 * 1024);
+    assert.equal(huge.held(), 0);
+    assert.equal(huge.text(), "a");
+    assert.ok(huge.share() < 0.01);
+  });
+
+  it("keeps the first 64 KB of a JSON answer and scales by the share", () => {
+    const k = new AnswerKeeper("chat", false);
+    k.push(Buffer.from('{"choices":[{"message":{"content":"hi"}}]}'));
+    assert.equal(k.text(), "hi");
+    const big = new AnswerKeeper("chat", false);
+    for (let i = 0; i < 4; i++) big.push(Buffer.alloc(32 * 1024, 0x61));
+    assert.ok(Math.abs(big.share() - 0.5) < 1e-9);
+    assert.ok(big.held() <= 64 * 1024);
   });
 });
 

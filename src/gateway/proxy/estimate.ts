@@ -90,11 +90,11 @@ export function answerTextOf(route: ProxyRoute, body: Buffer, sse: boolean): str
 
 /**
  * Counts a request and its answer. `request` is the parsed request body;
- * `answer` the answer's bytes as kept (`keptShare` < 1 when only the first
- * part of a long answer was kept: its count is scaled up).
+ * `answer` the answer's text as kept (`keptShare` < 1 when only part of a
+ * long answer was kept: its count is scaled up).
  */
-export async function estimateUsage(route: ProxyRoute, model: string, request: Json, answer: Buffer, sse: boolean, keptShare = 1): Promise<TokenUsage> {
+export async function estimateUsage(route: ProxyRoute, model: string, request: Json, answer: string, keptShare = 1): Promise<TokenUsage> {
   const counter = await tokenCounter(model);
-  const completion = route === "embeddings" ? 0 : counter.text(answerTextOf(route, answer, sse));
+  const completion = route === "embeddings" ? 0 : counter.text(answer);
   return { promptTokens: promptTokens(route, request, counter), completionTokens: Math.round(completion / Math.max(keptShare, 1e-6)) };
 }

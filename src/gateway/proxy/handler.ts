@@ -15,7 +15,7 @@ import type { GatewayResponse } from "../http/response.ts";
 import type { Caller } from "../auth/client-auth.ts";
 import { prepareJson, requestJson, type Prepared } from "./prepare.ts";
 import { AnswerKeeper } from "./answer-keeper.ts";
-import { estimateUsage } from "./estimate.ts";
+import { answerTextOf, estimateUsage } from "./estimate.ts";
 import { ROUTE_LABEL, routeOf, type ProxyRoute } from "./routes.ts";
 import type { TokenUsage } from "../../transport/usage.ts";
 import { UsageStripper } from "./usage-stripper.ts";
@@ -142,7 +142,7 @@ async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, 
   }
   const stripper = p.stripUsage && sse ? new UsageStripper() : null;
   // Kept for an estimate in case the answer carries no usage (dropped at its end either way).
-  const keeper = p.original !== null && ESTIMATED.has(route) ? new AnswerKeeper() : null;
+  const keeper = p.original !== null && ESTIMATED.has(route) ? new AnswerKeeper(route, sse) : null;
   res.writeHead(d.status, answerHeaders(d.headers, stripper !== null));
   try {
     await relay(upstream, res, stripper, keeper);
@@ -230,7 +230,7 @@ const ESTIMATED = new Set<ProxyRoute>(["chat", "completions", "responses", "embe
 interface Answer {
   route: ProxyRoute;
   sse: boolean;
-  /** A streamed answer's bytes as kept. */
+  /** What a piped answer said, as kept. */
   keeper: AnswerKeeper | null;
   /** A collected answer (null when it was cut short). */
   body: Buffer | null;
@@ -245,10 +245,10 @@ async function meter(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, c
   const lease = d.lease!;
   res.credentialState = ctx.pool.index.entries.get(lease.record.id)?.record.state ?? "removed";
   let estimated = false;
-  const bytes = usage === null && p.original !== null && d.status < 300 && ESTIMATED.has(a.route) ? (a.body ?? a.keeper?.bytes() ?? null) : null;
-  if (bytes !== null) {
+  const text = usage === null && p.original !== null && d.status < 300 && ESTIMATED.has(a.route) ? (a.body === null ? (a.keeper?.text() ?? null) : answerTextOf(a.route, a.body, false)) : null;
+  if (text !== null) {
     try {
-      usage = await estimateUsage(a.route, p.model ?? "unknown", requestJson(p), bytes, a.sse, a.keeper?.share() ?? 1);
+      usage = await estimateUsage(a.route, p.model ?? "unknown", requestJson(p), text, a.keeper?.share() ?? 1);
       estimated = true;
       // The lease went back without usage: the key's budget and TPM learn it now.
       if (p.model !== null) ctx.pool.charge(lease.record.id, p.model, usage);
