@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -157,6 +157,47 @@ describe("sqlite store: the usage journal", () => {
       assert.deepEqual(journals(tmp.dir).filter((n) => n.startsWith("own.db-")), mine, "still there");
       await store.usage.record([use("o2")]);
       assert.equal((await store.usage.query({}))[0]?.requests, 2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("writes a record as one line of its log, and folds an orphan's torn line away without losing the lines around it", async () => {
+    const path = tmp.file("lines.db");
+    const store = await openSqliteStore(path);
+    try {
+      await store.usage.record([use("l1"), use("l2")]);
+      const [name] = journals(tmp.dir).filter((n) => n.startsWith("lines.db-"));
+      const lines = readFileSync(join(tmp.dir, `${name}.log`), "utf8").split("\n");
+      assert.deepEqual(lines.map((l) => (l === "" ? "" : (JSON.parse(l) as UsageRecord).id)), ["l1", "l2", ""]);
+    } finally {
+      await store.close();
+    }
+    // An orphan as a power cut would leave it: a line cut short, then whole lines (an append after a short write starts a new line).
+    const orphan = join(tmp.dir, "lines.db-usage-999999-0badf00d.journal");
+    new DatabaseSync(orphan).close();
+    writeFileSync(`${orphan}.log`, `${JSON.stringify(use("l3"))}\n${JSON.stringify(use("l4")).slice(0, 40)}\n${JSON.stringify(use("l5"))}\n`);
+    const again = await openSqliteStore(path);
+    try {
+      assert.equal((await again.usage.query({}))[0]?.requests, 4, "l1, l2, l3 and l5");
+      assert.deepEqual(journals(tmp.dir).filter((n) => n.startsWith("lines.db-")), []);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it("folds the rows of a journal an earlier version left in its SQLite table", async () => {
+    const path = tmp.file("legacy.db");
+    await (await openSqliteStore(path)).close();
+    const orphan = join(tmp.dir, "legacy.db-usage-999998-0ddba11.journal");
+    const db = new DatabaseSync(orphan);
+    db.exec("CREATE TABLE usage_journal (record TEXT NOT NULL)");
+    for (const id of ["o1", "o2", "o3"]) db.prepare("INSERT INTO usage_journal (record) VALUES (?)").run(JSON.stringify(use(id)));
+    db.close();
+    const store = await openSqliteStore(path);
+    try {
+      assert.equal((await store.usage.query({}))[0]?.requests, 3);
+      assert.deepEqual(journals(tmp.dir).filter((n) => n.startsWith("legacy.db-")), []);
     } finally {
       await store.close();
     }
