@@ -153,6 +153,7 @@ export async function startGateway(config: Partial<GatewayConfig> & Pick<Gateway
       }
       server.closeAllConnections();
       await stopped;
+      auth.stop();
       pool.off("state", onState);
       if (ownsPool) await pool.close();
       log.info({ drained }, "gateway stopped");

@@ -166,6 +166,9 @@ export interface ClientToken {
   lastUsedAt: number | null;
 }
 
+/** How long a shared rate window counts (TokenRepo.shareRate): a minute, as rpm does. */
+export const RATE_WINDOW_MS = 60_000;
+
 export interface TokenRepo {
   create(token: ClientToken): Promise<void>;
   /** Every token, revoked ones included, oldest first. */
@@ -176,6 +179,13 @@ export interface TokenRepo {
   revoke(id: string, at: number): Promise<ClientToken | null>;
   /** Atomically adds to `usedTokens` and sets `lastUsedAt`; returns the new total (null when gone). */
   addUsage(id: string, tokens: number, at: number): Promise<number | null>;
+  /**
+   * Shares one instance's recent requests of a token (its rate window as flat
+   * `[second, count, ...]` pairs, seconds since the epoch) and returns the
+   * windows the other instances shared in the last minute, so that a token's
+   * rpm holds across every gateway on the store.
+   */
+  shareRate(id: string, instance: string, window: readonly number[], now: number): Promise<number[][]>;
 }
 
 export type ChatRole = "system" | "user" | "assistant";

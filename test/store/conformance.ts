@@ -176,6 +176,16 @@ export function storeConformance(name: string, open: () => Promise<StoreHarness>
       assert.equal(await store.leases.acquire("health", "a", 200), true);
     });
 
+    it("shares client tokens' rate windows between instances, forgetting one a minute old", async () => {
+      const now = Date.now();
+      const sec = Math.floor(now / 1000);
+      assert.deepEqual(await store.tokens.shareRate("tok_rate", "i1", [sec, 2], now), []);
+      assert.deepEqual(await store.tokens.shareRate("tok_rate", "i2", [sec - 1, 1, sec, 1], now), [[sec, 2]]);
+      assert.deepEqual(await store.tokens.shareRate("tok_rate", "i1", [sec, 3], now + 100), [[sec - 1, 1, sec, 1]], "an instance's own window is replaced, never returned");
+      assert.deepEqual(await store.tokens.shareRate("tok_other", "i2", [sec, 9], now), [], "tokens are apart");
+      assert.deepEqual(await store.tokens.shareRate("tok_rate", "i1", [], now + 60_500), [], "i2 shared nothing for a minute");
+    });
+
     it("counts and keeps meta", async () => {
       assert.equal(await store.counters.incr("rr", 64), 64);
       assert.equal(await store.counters.incr("rr", 64), 128);

@@ -4,8 +4,11 @@
  * round trip per request would cost throughput): an entry older than
  * `refreshMs` is refreshed in the background, one older than `maxAgeMs` is
  * refreshed before use, so a revoke made on any instance holds within ~1 s.
+ * A token's rpm is counted here per request, and each instance shares its
+ * window of the token through the store every SHARE_MS while the token is in
+ * use: the limit holds across instances within about a second.
  */
-import { hash, timingSafeEqual } from "node:crypto";
+import { hash, randomUUID, timingSafeEqual } from "node:crypto";
 import { KeypoolError } from "../../errors/index.ts";
 import type { ClientToken, Store } from "../../store/types.ts";
 import { AuthError, ForbiddenError, TokenLimitError } from "../errors.ts";
@@ -18,8 +21,14 @@ interface Entry {
   hash: Buffer;
   at: number;
   refreshing: Promise<Entry> | null;
+  /** This instance's requests of the token in the last minute (tokens with an rpm). */
   rate: RateRing | null;
+  /** The other instances' requests of it, as they last shared them. */
+  others: RateRing | null;
 }
+
+/** How often an instance shares the windows of the rpm-limited tokens it took requests for. */
+export const SHARE_MS = 500;
 
 export interface ClientAuthOptions {
   /** The gateway listens on loopback only: with no token in the store, `/v1/*` is open. */
@@ -49,6 +58,11 @@ export class ClientAuth {
   #anyToken = false;
   #anyCheckedAt = -Infinity;
   #anyChecking: Promise<boolean> | null = null;
+  /** This instance's name in the shared rate windows. */
+  readonly #instance = randomUUID();
+  /** Entries of rpm-limited tokens used in the last minute (here or, as last heard, elsewhere). */
+  readonly #rated = new Set<Entry>();
+  #shareTimer: NodeJS.Timeout | null = null;
 
   constructor(store: Store, opts: ClientAuthOptions) {
     this.#store = store;
@@ -112,7 +126,8 @@ export class ClientAuth {
     }
     if (t.rpm !== null) {
       caller.rate ??= new RateRing();
-      const wait = caller.rate.take(t.rpm, this.#now());
+      const wait = caller.rate.take(t.rpm, this.#now(), caller.others);
+      this.#willShare(caller);
       if (wait > 0) throw new TokenLimitError("KP_TOKEN_RATE_LIMITED", `client token ${t.id} (${t.name}) is over its limit of ${t.rpm} requests per minute; retry in ${wait}s`, wait);
     }
   }
@@ -135,6 +150,48 @@ export class ClientAuth {
     t.lastUsedAt = at;
   }
 
+  /** Stops sharing rate windows (the gateway is closing). */
+  stop(): void {
+    if (this.#shareTimer !== null) clearTimeout(this.#shareTimer);
+    this.#shareTimer = null;
+    this.#rated.clear();
+  }
+
+  #willShare(entry: Entry): void {
+    this.#rated.add(entry);
+    this.#shareTimer ??= setTimeout(() => void this.#share(), SHARE_MS).unref();
+  }
+
+  /**
+   * Shares the windows of the rpm-limited tokens used this minute, and learns the other
+   * instances' (kept as they were if the store is away). A token no instance used for a
+   * minute drops out until its next request.
+   */
+  async #share(): Promise<void> {
+    const now = this.#now();
+    const work: Promise<void>[] = [];
+    for (const e of this.#rated) {
+      const own = e.rate!.window(now);
+      if (own.length === 0 && (e.others?.count(now) ?? 0) === 0) this.#rated.delete(e);
+      else work.push(this.#exchange(e, own));
+    }
+    await Promise.all(work);
+    this.#shareTimer = this.#rated.size > 0 ? setTimeout(() => void this.#share(), SHARE_MS).unref() : null;
+  }
+
+  async #exchange(entry: Entry, window: number[]): Promise<void> {
+    if (entry.token === null) return;
+    try {
+      const now = this.#now();
+      const windows = await this.#store.tokens.shareRate(entry.token.id, this.#instance, window, now);
+      const others = new RateRing();
+      for (const w of windows) others.add(w, now);
+      entry.others = others;
+    } catch {
+      // The store is away or busy: this instance counts alone until the next share.
+    }
+  }
+
   async #checkAny(): Promise<boolean> {
     this.#anyChecking ??= this.#store.tokens
       .list()
@@ -152,7 +209,9 @@ export class ClientAuth {
   async #load(hex: string, digest: Buffer): Promise<Entry> {
     const token = await this.#store.tokens.findByHash(hex);
     if (token !== null) this.#anyToken = true;
-    const entry: Entry = { token, hash: token === null ? digest : Buffer.from(token.hash, "latin1"), at: this.#now(), refreshing: null, rate: null };
+    const entry: Entry = { token, hash: token === null ? digest : Buffer.from(token.hash, "latin1"), at: this.#now(), refreshing: null, rate: null, others: null };
+    // A token with an rpm starts from what the other instances took of it this minute.
+    if (token?.rpm != null) await this.#exchange(entry, []);
     this.#keep(hex, entry);
     return entry;
   }

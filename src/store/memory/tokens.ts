@@ -1,7 +1,9 @@
-import type { ClientToken, TokenRepo } from "../types.ts";
+import { RATE_WINDOW_MS, type ClientToken, type TokenRepo } from "../types.ts";
 
 export function memoryTokens(guard: () => void): TokenRepo {
   const byId = new Map<string, ClientToken>();
+  /** token id → instance → its last shared window. */
+  const rates = new Map<string, Map<string, { window: number[]; at: number }>>();
   const copy = (t: ClientToken | undefined): ClientToken | null => (t === undefined ? null : structuredClone(t));
   return {
     async create(token) {
@@ -35,6 +37,18 @@ export function memoryTokens(guard: () => void): TokenRepo {
       t.usedTokens += tokens;
       t.lastUsedAt = at;
       return t.usedTokens;
+    },
+    async shareRate(id, instance, window, now) {
+      guard();
+      let shares = rates.get(id);
+      if (shares === undefined) rates.set(id, (shares = new Map()));
+      shares.set(instance, { window: [...window], at: now });
+      const others: number[][] = [];
+      for (const [other, share] of shares) {
+        if (share.at <= now - RATE_WINDOW_MS) shares.delete(other);
+        else if (other !== instance) others.push([...share.window]);
+      }
+      return others;
     },
   };
 }

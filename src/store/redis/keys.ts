@@ -17,6 +17,7 @@
  *   {p}token:{id}          hash     a client token (JSON per field, see json-hash.ts)
  *   {p}tokens              zset     token ids by createdAt
  *   {p}tokens:by-hash      hash     token hash -> token id
+ *   {p}token-rate:{id}     hash     instance -> its request window of the token, JSON {window, at} (expires)
  *   {p}conv:{id}           hash     a conversation (JSON per field)
  *   {p}convs               zset     conversation ids by updatedAt
  *   {p}convs:client:{id}   zset     one client's conversation ids by updatedAt
@@ -47,6 +48,7 @@ export interface KeyLayout {
   token(id: string): string;
   readonly tokens: string;
   readonly tokensByHash: string;
+  tokenRate(id: string): string;
   conv(id: string): string;
   readonly convs: string;
   convsByClient(clientId: string): string;
@@ -72,6 +74,7 @@ export function keyLayout(prefix: string = DEFAULT_PREFIX): KeyLayout {
     token: (id) => `${prefix}token:${id}`,
     tokens: `${prefix}tokens`,
     tokensByHash: `${prefix}tokens:by-hash`,
+    tokenRate: (id) => `${prefix}token-rate:${id}`,
     conv: (id) => `${prefix}conv:${id}`,
     convs: `${prefix}convs`,
     convsByClient: (clientId) => `${prefix}convs:client:${clientId}`,

@@ -1,5 +1,5 @@
 /** Gateway client tokens: a hash per token, an index by hash (for authentication) and one by creation time. */
-import type { ClientToken, TokenRepo } from "../types.ts";
+import { RATE_WINDOW_MS, type ClientToken, type TokenRepo } from "../types.ts";
 import { execPipeline } from "./batches.ts";
 import { decodeJsonHash, encodeJsonHash } from "./json-hash.ts";
 import type { StoreContext } from "./options.ts";
@@ -30,6 +30,28 @@ export function redisTokenRepo({ link, keys }: StoreContext): TokenRepo {
       link.run("tokens.addUsage", async (redis) => {
         const total = await runScript(redis, "kpTokenUsage", [keys.token(id)], [Math.round(tokens), JSON.stringify(at)]);
         return total === null ? null : Number(total);
+      }),
+    shareRate: (id, instance, window, now) =>
+      link.run("tokens.shareRate", async (redis) => {
+        const key = keys.tokenRate(id);
+        const [, , all] = (await execPipeline(
+          redis
+            .pipeline()
+            .hset(key, instance, JSON.stringify({ window, at: now }))
+            .pexpire(key, RATE_WINDOW_MS)
+            .hgetall(key),
+        )) as [unknown, unknown, Record<string, string>];
+        const others: number[][] = [];
+        const stale: string[] = [];
+        for (const [other, json] of Object.entries(all)) {
+          if (other === instance) continue;
+          const share = JSON.parse(json) as { window: number[]; at: number };
+          if (share.at <= now - RATE_WINDOW_MS) stale.push(other);
+          else others.push(share.window);
+        }
+        // An instance that stopped sharing (gone, or idle for a minute) leaves its field behind.
+        if (stale.length > 0) await redis.hdel(key, ...stale);
+        return others;
       }),
   };
 }

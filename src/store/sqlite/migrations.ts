@@ -186,6 +186,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    description: "client tokens' request windows, shared between gateway instances",
+    sql: `
+      -- Each instance's recent requests of a token, as JSON [second, count, ...] pairs.
+      CREATE TABLE token_rates (
+        token_id TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        window TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (token_id, instance)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

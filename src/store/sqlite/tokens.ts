@@ -1,5 +1,5 @@
 /** Gateway client tokens: looked up by hash on every request, counted atomically. */
-import type { ClientToken, TokenRepo } from "../types.ts";
+import { RATE_WINDOW_MS, type ClientToken, type TokenRepo } from "../types.ts";
 import type { Connection } from "./connection.ts";
 import type { Row } from "./rows.ts";
 import type { ProcessJournal } from "./usage-journal.ts";
@@ -26,6 +26,8 @@ function rowToToken(row: Row): ClientToken {
 const CREATE_SQL = `INSERT OR REPLACE INTO tokens
   (id, name, hash, hint, models, quota_tokens, used_tokens, rpm, expires_at, created_at, revoked_at, last_used_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+const SHARE_SQL = "INSERT INTO token_rates (token_id, instance, window, at) VALUES (?, ?, ?, ?) ON CONFLICT (token_id, instance) DO UPDATE SET window = excluded.window, at = excluded.at";
 
 /** `journal`: this process's usage records not yet in the tables, folded in before a read so token totals are exact. */
 export function sqliteTokenRepo(conn: Connection, journal: ProcessJournal | null): TokenRepo {
@@ -66,6 +68,17 @@ export function sqliteTokenRepo(conn: Connection, journal: ProcessJournal | null
         conn.prepare("UPDATE tokens SET used_tokens = used_tokens + ?, last_used_at = ? WHERE id = ? RETURNING used_tokens").get(tokens, at, id),
       );
       return row === undefined ? null : Number(row.used_tokens);
+    },
+    async shareRate(id, instance, window, now) {
+      // A request-path write: the quick connection, which gives up after 100 ms behind another process's lock.
+      return conn.writeQuick("share token rate", () => {
+        conn.prepare(SHARE_SQL).run(id, instance, JSON.stringify(window), now);
+        conn.prepare("DELETE FROM token_rates WHERE token_id = ? AND at <= ?").run(id, now - RATE_WINDOW_MS);
+        return conn
+          .prepare("SELECT window FROM token_rates WHERE token_id = ? AND instance <> ?")
+          .all(id, instance)
+          .map((row) => JSON.parse(row.window as string) as number[]);
+      });
     },
   };
 }
