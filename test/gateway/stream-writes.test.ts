@@ -1,7 +1,8 @@
 /**
- * How a streamed answer leaves the gateway: one socket write when the upstream's answer came
- * whole (headers, events and the chunked terminator together, after metering), a write per
- * piece when it comes over time. Counted on the gateway's side of the client's connection.
+ * How a streamed answer leaves the gateway, counted on the gateway's side of the client's
+ * connection. One that came whole: under load (other requests in flight) in one socket write
+ * (headers, events and the chunked terminator together, after metering); alone, its bytes at
+ * once and the end after metering. One that comes over time: a write per piece as it arrives.
  */
 import assert from "node:assert/strict";
 import { request } from "node:http";
@@ -48,6 +49,16 @@ function streamed(h: Harness, extra: Record<string, unknown> = {}): Promise<{ st
   });
 }
 
+/** Runs `fn` while the gateway counts `n` more requests in flight (as under load). */
+async function underLoad<T>(h: Harness, n: number, fn: () => Promise<T>): Promise<T> {
+  h.gw.context.metrics.inflight += n;
+  try {
+    return await fn();
+  } finally {
+    h.gw.context.metrics.inflight -= n;
+  }
+}
+
 describe("a streamed answer that came whole", () => {
   let h: Harness;
   before(async () => {
@@ -55,9 +66,9 @@ describe("a streamed answer that came whole", () => {
   });
   after(() => h.close());
 
-  it("leaves in one write, usage event removed, [DONE] and the terminator included", async () => {
+  it("leaves in one write under load, usage event removed, [DONE] and the terminator included", async () => {
     const writes = countWrites(h);
-    const r = await streamed(h);
+    const r = await underLoad(h, 3, () => streamed(h));
     assert.equal(r.status, 200);
     assert.match(r.body, /data: \[DONE\]\n\n$/);
     assert.doesNotMatch(r.body, /"usage":\{/, "the client did not ask for the usage event");
@@ -70,13 +81,20 @@ describe("a streamed answer that came whole", () => {
     );
   });
 
-  it("leaves in one write with the usage event for a client that asked for it", async () => {
+  it("leaves in one write under load with the usage event for a client that asked for it", async () => {
     const writes = countWrites(h);
-    const r = await streamed(h, { stream_options: { include_usage: true } });
+    const r = await underLoad(h, 3, () => streamed(h, { stream_options: { include_usage: true } }));
     assert.equal(r.status, 200);
     assert.match(r.body, /"usage":\{"prompt_tokens":\d+/);
     assert.match(r.body, /data: \[DONE\]\n\n$/);
     assert.equal(writes.count(), 1);
+  });
+
+  it("alone, sends its bytes at once and the end after metering (the first byte does not wait for the meter)", async () => {
+    const writes = countWrites(h);
+    const r = await streamed(h);
+    assert.match(r.body, /data: \[DONE\]\n\n$/);
+    assert.equal(writes.count(), 2);
   });
 });
 

@@ -145,7 +145,9 @@ async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, 
   const keeper = p.original !== null && ESTIMATED.has(route) ? new AnswerKeeper(route, sse) : null;
   res.writeHead(d.status, answerHeaders(d.headers, stripper !== null));
   try {
-    await relay(upstream, res, stripper, keeper);
+    // Under load, an answer that came whole waits for its metering and leaves in one write; alone, its
+    // bytes leave at once (the client reads them while the usage is stored).
+    await relay(upstream, res, stripper, keeper, ctx.metrics.inflight > 1);
   } finally {
     await meter(ctx, res, d, caller, p, { route, sse, keeper, body: null });
   }
@@ -161,19 +163,20 @@ async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, 
  * client goes away. No pipe or Transform: one listener per event, no extra
  * stream hop per chunk.
  */
-function relay(upstream: Readable, res: GatewayResponse, stripper: UsageStripper | null, keeper: AnswerKeeper | null): Promise<void> {
+function relay(upstream: Readable, res: GatewayResponse, stripper: UsageStripper | null, keeper: AnswerKeeper | null, merge: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const write = (parts: Buffer[]): void => {
       let ok = true;
-      // The parts of one upstream chunk leave in one syscall: the socket is corked (below).
+      // The parts of one upstream chunk leave in one syscall (node:http corks the socket for a tick, or relay does).
       for (const part of parts) ok = res.write(part) && ok;
       if (!ok && !upstream.isPaused()) upstream.pause();
     };
-    // What arrives in one turn leaves in one write. What arrived together with the upstream's end
-    // stays corked and leaves with the end of the answer, after metering: an answer that came
-    // whole costs one syscall instead of two (each loopback write costs ~20 µs of CPU). The socket
-    // is corked, not the response: a corked response would queue its chunks behind end()'s terminator.
-    const socket = res.socket;
+    // With `merge`, what arrived together with the upstream's end stays corked and leaves with the
+    // end of the answer, after metering: an answer that came whole costs one syscall instead of two
+    // (each loopback write costs ~20 µs of CPU), at the price of its first byte waiting for the
+    // meter. The socket is corked, not the response: a corked response would queue its chunks
+    // behind end()'s terminator.
+    const socket = merge ? res.socket : null;
     let corked = false;
     const release = (): void => {
       if (upstream.readableEnded) return;
