@@ -25,7 +25,7 @@ export function registerTokens(program: Command): void {
     .requiredOption("--name <name>", "who or what the token is for")
     .option("--models <list>", "models it may use, comma-separated (default: all)")
     .option("--quota-tokens <n>", "tokens (prompt + completion) it may spend in all")
-    .option("--rpm <n>", "requests per minute it may make (per gateway instance)")
+    .option("--rpm <n>", "requests per minute it may make (all gateways on the store together)")
     .option("--expires <date>", "when it stops working: 2026-12-31, an ISO time, or 30d / 12h")
     .option("--json", "print the token and its record as JSON")
     .addHelpText("after", '\nExamples:\n  keypool tokens add --name mobile-app\n  keypool tokens add --name intern --models gpt-4o-mini --quota-tokens 1000000 --rpm 60 --expires 30d\n  keypool tokens add --name ci --url http://127.0.0.1:8787\n')
