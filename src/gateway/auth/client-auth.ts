@@ -29,6 +29,8 @@ interface Entry {
 
 /** How often an instance shares the windows of the rpm-limited tokens it took requests for. */
 export const SHARE_MS = 500;
+/** The next share after the store refused one. */
+const SHARE_RETRY_MS = 2000;
 
 export interface ClientAuthOptions {
   /** The gateway listens on loopback only: with no token in the store, `/v1/*` is open. */
@@ -169,26 +171,30 @@ export class ClientAuth {
    */
   async #share(): Promise<void> {
     const now = this.#now();
-    const work: Promise<void>[] = [];
+    const work: Promise<boolean>[] = [];
     for (const e of this.#rated) {
       const own = e.rate!.window(now);
       if (own.length === 0 && (e.others?.count(now) ?? 0) === 0) this.#rated.delete(e);
       else work.push(this.#exchange(e, own));
     }
-    await Promise.all(work);
-    this.#shareTimer = this.#rated.size > 0 ? setTimeout(() => void this.#share(), SHARE_MS).unref() : null;
+    const shared = await Promise.all(work);
+    // A store that refused (away, or a SQLite file another process holds: each try may wait 100 ms) is tried less often.
+    const next = shared.includes(false) ? SHARE_RETRY_MS : SHARE_MS;
+    this.#shareTimer = this.#rated.size > 0 ? setTimeout(() => void this.#share(), next).unref() : null;
   }
 
-  async #exchange(entry: Entry, window: number[]): Promise<void> {
-    if (entry.token === null) return;
+  /** False when the store refused: the entry keeps the others' windows it had. */
+  async #exchange(entry: Entry, window: number[]): Promise<boolean> {
+    if (entry.token === null) return true;
     try {
       const now = this.#now();
       const windows = await this.#store.tokens.shareRate(entry.token.id, this.#instance, window, now);
       const others = new RateRing();
       for (const w of windows) others.add(w, now);
       entry.others = others;
+      return true;
     } catch {
-      // The store is away or busy: this instance counts alone until the next share.
+      return false;
     }
   }
 
