@@ -1,4 +1,5 @@
 /** A simulator, a pool on it, and a gateway in front, with the official SDK pointed at the gateway. */
+import type { Socket } from "node:net";
 import OpenAI from "openai";
 import { createPool } from "../../src/create-pool.ts";
 import type { PoolOptions } from "../../src/pool/options.ts";
@@ -70,3 +71,23 @@ export async function expectApiError(p: Promise<unknown>): Promise<{ status: num
   }
   throw new Error("expected the call to fail");
 }
+
+/** Counts the low-level writes on the next connection the gateway accepts. */
+export function countWrites(gw: Gateway): { count: () => number } {
+  let n = 0;
+  gw.server.once("connection", (socket: Socket) => {
+    const write = socket._write;
+    const writev = socket._writev;
+    socket._write = function (...args) {
+      n++;
+      return write.apply(this, args);
+    };
+    if (writev !== undefined)
+      socket._writev = function (...args) {
+        n++;
+        return writev.apply(this, args);
+      };
+  });
+  return { count: () => n };
+}
+

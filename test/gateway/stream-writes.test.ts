@@ -6,28 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { request } from "node:http";
-import type { Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { harness, key, type Harness } from "./helpers.ts";
-
-/** Counts the low-level writes on the next connection the gateway accepts. */
-function countWrites(h: Harness): { count: () => number } {
-  let n = 0;
-  h.gw.server.once("connection", (socket: Socket) => {
-    const write = socket._write;
-    const writev = socket._writev;
-    socket._write = function (...args) {
-      n++;
-      return write.apply(this, args);
-    };
-    if (writev !== undefined)
-      socket._writev = function (...args) {
-        n++;
-        return writev.apply(this, args);
-      };
-  });
-  return { count: () => n };
-}
+import { countWrites, harness, key, type Harness } from "./helpers.ts";
 
 /** A streamed chat completion on a fresh connection: the body as received and the time its first and last bytes came. */
 function streamed(h: Harness, extra: Record<string, unknown> = {}): Promise<{ status: number; body: string; first: number; last: number }> {
@@ -67,7 +47,7 @@ describe("a streamed answer that came whole", () => {
   after(() => h.close());
 
   it("leaves in one write under load, usage event removed, [DONE] and the terminator included", async () => {
-    const writes = countWrites(h);
+    const writes = countWrites(h.gw);
     const r = await underLoad(h, 3, () => streamed(h));
     assert.equal(r.status, 200);
     assert.match(r.body, /data: \[DONE\]\n\n$/);
@@ -82,7 +62,7 @@ describe("a streamed answer that came whole", () => {
   });
 
   it("leaves in one write under load with the usage event for a client that asked for it", async () => {
-    const writes = countWrites(h);
+    const writes = countWrites(h.gw);
     const r = await underLoad(h, 3, () => streamed(h, { stream_options: { include_usage: true } }));
     assert.equal(r.status, 200);
     assert.match(r.body, /"usage":\{"prompt_tokens":\d+/);
@@ -91,7 +71,7 @@ describe("a streamed answer that came whole", () => {
   });
 
   it("alone, sends its bytes at once and the end after metering (the first byte does not wait for the meter)", async () => {
-    const writes = countWrites(h);
+    const writes = countWrites(h.gw);
     const r = await streamed(h);
     assert.match(r.body, /data: \[DONE\]\n\n$/);
     assert.equal(writes.count(), 2);
@@ -106,7 +86,7 @@ describe("a streamed answer that comes over time", () => {
   after(() => h.close());
 
   it("leaves piece by piece, the first long before the last", async () => {
-    const writes = countWrites(h);
+    const writes = countWrites(h.gw);
     const r = await streamed(h);
     assert.equal(r.status, 200);
     assert.match(r.body, /data: \[DONE\]\n\n$/);

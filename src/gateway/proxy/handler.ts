@@ -20,6 +20,7 @@ import { ROUTE_LABEL, routeOf, type ProxyRoute } from "./routes.ts";
 import type { TokenUsage } from "../../transport/usage.ts";
 import { UsageStripper } from "./usage-stripper.ts";
 import { scrubSecrets } from "../../util/scrub.ts";
+import { UpstreamError } from "../../pool/errors.ts";
 
 /**
  * Answer headers never passed on: hop-by-hop ones, and those about the pooled key that answered
@@ -66,6 +67,11 @@ function answerHeaders(h: Dispatched["headers"], bodyChanged: boolean): string[]
     else if (Array.isArray(v)) for (const x of v) out.push(name, x);
   }
   return out;
+}
+
+function isJson(h: Dispatched["headers"]): boolean {
+  const ct = h["content-type"];
+  return typeof ct === "string" && ct.includes("json");
 }
 
 function isSse(h: Dispatched["headers"]): boolean {
@@ -121,29 +127,43 @@ export async function handleProxy(ctx: GatewayContext, req: IncomingMessage, res
   await stream(ctx, res, d, d.body, caller, p, info.route);
 }
 
-/** Bodies up to this size with a known length are sent in one write, after metering; larger ones and streams are piped. */
+/**
+ * Bodies up to this size (a known length, or JSON of unknown length) are sent in one write, after
+ * metering; larger ones and streams are piped.
+ */
 const BUFFER_LIMIT = 1024 * 1024;
 
 async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, upstream: Readable, caller: Caller, p: Prepared, route: ProxyRoute): Promise<void> {
   const sse = isSse(d.headers);
   const length = Number(d.headers["content-length"] ?? Number.NaN);
-  if (!sse && length <= BUFFER_LIMIT) {
+  let head: Buffer[] = [];
+  if (!sse && (length <= BUFFER_LIMIT || (Number.isNaN(length) && isJson(d.headers)))) {
     // A JSON answer is of no use to its client before its last byte: collected, metered, then sent
-    // in one write (headers and body together), never a write per chunk plus one for the end.
-    let body: Buffer | null = null;
+    // in one write (headers and body together), never a write per chunk plus one for the end. One
+    // cut short becomes a clear 502, not a truncated 200.
+    let got: Collected | null = null;
     try {
-      body = await collect(upstream, length);
+      got = await collect(upstream, length, BUFFER_LIMIT);
     } finally {
-      await meter(ctx, res, d, caller, p, { route, sse: false, keeper: null, body });
+      if (got === null || got.body !== null) await meter(ctx, res, d, caller, p, { route, sse: false, keeper: null, body: got?.body ?? null });
     }
-    res.writeHead(d.status, answerHeaders(d.headers, false));
-    res.end(body);
-    return;
+    if (got.body !== null) {
+      const headers = answerHeaders(d.headers, true);
+      headers.push("content-length", String(got.body.length));
+      res.writeHead(d.status, headers);
+      res.end(got.body);
+      return;
+    }
+    head = got.head; // larger than the limit, of unknown length: piped from here
   }
   const stripper = p.stripUsage && sse ? new UsageStripper() : null;
   // Kept for an estimate in case the answer carries no usage (dropped at its end either way).
   const keeper = p.original !== null && ESTIMATED.has(route) ? new AnswerKeeper(route, sse) : null;
   res.writeHead(d.status, answerHeaders(d.headers, stripper !== null));
+  for (const chunk of head) {
+    keeper?.push(chunk);
+    res.write(chunk);
+  }
   try {
     // Under load, an answer that came whole waits for its metering and leaves in one write; alone, its
     // bytes leave at once (the client reads them while the usage is stored).
@@ -262,20 +282,46 @@ async function meter(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, c
   if (usage !== null) await ctx.meter.record(lease.record.id, caller, p.model, usage.promptTokens, usage.completionTokens, estimated);
 }
 
-/** Reads a body of a known length into one buffer. */
-function collect(body: Readable, length: number): Promise<Buffer> {
+/** A collected body, or (one of unknown length past the limit) its first chunks with the rest left paused in the stream. */
+type Collected = { body: Buffer; head: null } | { body: null; head: Buffer[] };
+
+/** Reads a body into one buffer; fails with a 502 when the upstream cuts it short. */
+function collect(body: Readable, length: number, limit: number): Promise<Collected> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    body.on("data", (c: Buffer) => {
+    const cleanup = (): void => {
+      body.off("data", onData);
+      body.off("end", onEnd);
+      body.off("error", onError);
+      body.off("close", onClose);
+    };
+    const onData = (c: Buffer): void => {
       chunks.push(c);
       size += c.length;
-    });
-    body.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    body.once("error", reject);
-    body.once("close", () => {
-      if (!body.readableEnded) reject(new Error(`upstream body cut short at ${size} of ${length} bytes`));
-    });
+      if (size > limit && Number.isNaN(length)) {
+        body.pause();
+        cleanup();
+        resolve({ body: null, head: chunks });
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve({ body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), head: null });
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(new UpstreamError(`the upstream's answer failed after ${size} bytes${Number.isNaN(length) ? "" : ` of ${length}`}: ${err.message}`, err));
+    };
+    const onClose = (): void => {
+      if (body.readableEnded) return;
+      cleanup();
+      reject(new UpstreamError(`the upstream's answer was cut short after ${size} bytes${Number.isNaN(length) ? "" : ` of ${length}`}`));
+    };
+    body.on("data", onData);
+    body.once("end", onEnd);
+    body.once("error", onError);
+    body.once("close", onClose);
   });
 }
 
