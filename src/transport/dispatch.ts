@@ -29,6 +29,8 @@ export interface PooledRequest {
   signal?: AbortSignal | null;
   /** Overrides the pool's overall deadline for this request. */
   deadlineMs?: number;
+  /** Credentials not to try (a caller's second dispatch after an answer it could not use). */
+  exclude?: Iterable<string>;
 }
 
 export interface Dispatched {
@@ -55,7 +57,7 @@ export async function dispatch(pool: Pool, dispatchers: Dispatchers, req: Pooled
   const deadline = Date.now() + deadlineMs;
   const scope = new RequestScope(deadlineMs, req.signal ?? null);
   const signal = scope.signal;
-  const exclude = new Set<string>();
+  const exclude = new Set<string>(req.exclude);
   let attempts = 0;
   let faults = 0;
   let modelMisses = 0;

@@ -82,3 +82,46 @@ describe("JSON answers of unknown length", () => {
     assert.equal(body.choices[0]!.message.content.length, 1536 * 1024);
   });
 });
+
+describe("a JSON answer cut short with another key in the pool", () => {
+  let upstream: Server;
+  let pool: Pool;
+  let gw: Gateway;
+  const CUTTER = key("cutter");
+  let cuts = 0;
+  before(async () => {
+    // Every answer through CUTTER is cut after its first half; the other key answers whole.
+    upstream = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        const json = Buffer.from(answer("whole"));
+        res.writeHead(200, { "content-type": "application/json", "content-length": String(json.length) });
+        if (req.headers.authorization === `Bearer ${CUTTER}`) {
+          cuts++;
+          res.write(json.subarray(0, json.length >> 1));
+          setTimeout(() => res.socket?.destroy(), 10);
+        } else res.end(json);
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
+    pool = await createPool({ upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`, keys: [CUTTER, key("whole")], health: false, strategy: "round-robin" });
+    gw = await startGateway({ host: "127.0.0.1", port: 0, adminToken: ADMIN }, { pool, logger: silentLogger(), defaultMetrics: false });
+  });
+  after(async () => {
+    await gw.close(100);
+    await pool.close();
+    await new Promise((r) => upstream.close(r));
+  });
+
+  it("is asked of the other key before the client sees an error", async () => {
+    const client = new OpenAI({ apiKey: "none", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    for (let i = 0; i < 6; i++) {
+      const r = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: `q${i}` }] });
+      assert.equal(r.choices[0]!.message.content, "whole");
+    }
+    assert.ok(cuts >= 1, "the cutting key was asked");
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const failovers = Number(/keypool_failovers_total (\d+)/.exec(metrics)?.[1]);
+    assert.equal(failovers, cuts, metrics.split("\n").filter((l) => l.includes("failover")).join("\n"));
+  });
+});

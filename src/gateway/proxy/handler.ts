@@ -101,30 +101,53 @@ export async function handleProxy(ctx: GatewayContext, req: IncomingMessage, res
   }
   ctx.auth.admit(caller, p.model);
 
-  const t0 = performance.now();
-  const d = await dispatch(
-    ctx.pool,
-    ctx.dispatchers,
-    { method, path: query === "" ? path.slice(3) : path.slice(3) + query, headers: forwardHeaders(req.rawHeaders), body: p.body, model: p.model, signal: res.clientSignal() },
-    ctx.hooks,
-  );
-  ctx.metrics.upstreamLatency(res.route, (performance.now() - t0) / 1000);
-  res.attempts = d.attempts;
-  if (d.lease !== null) {
-    res.credentialId = d.lease.record.id;
-    if (d.attempts > 1) ctx.metrics.failover();
-  }
+  const deadlineAt = Date.now() + ctx.pool.config.deadlineMs;
+  const tried: string[] = [];
+  let cut: CutAnswerError | null = null;
+  for (;;) {
+    const t0 = performance.now();
+    const request = {
+      method,
+      path: query === "" ? path.slice(3) : path.slice(3) + query,
+      headers: forwardHeaders(req.rawHeaders),
+      body: p.body,
+      model: p.model,
+      signal: res.clientSignal(),
+      ...(cut === null ? {} : { exclude: tried, deadlineMs: deadlineAt - Date.now() }),
+    };
+    let d: Dispatched;
+    try {
+      d = await dispatch(ctx.pool, ctx.dispatchers, request, ctx.hooks);
+    } catch (err) {
+      // No other key could take the retry: the client hears about the cut answer, not the retry.
+      throw cut ?? err;
+    }
+    ctx.metrics.upstreamLatency(res.route, (performance.now() - t0) / 1000);
+    res.attempts += d.attempts;
+    if (d.lease !== null) {
+      res.credentialId = d.lease.record.id;
+      if (res.attempts > 1) ctx.metrics.failover();
+    }
 
-  if (Buffer.isBuffer(d.body)) {
-    // An error answer from the upstream, after failover did what it could: passed back as it came,
-    // except for anything key-like in it (a relay may echo the key it was sent).
-    const text = d.body.toString("utf8");
-    const clean = scrubSecrets(text);
-    res.writeHead(d.status, answerHeaders(d.headers, clean !== text));
-    res.end(clean === text ? d.body : clean);
-    return;
+    if (Buffer.isBuffer(d.body)) {
+      // An error answer from the upstream, after failover did what it could: passed back as it came,
+      // except for anything key-like in it (a relay may echo the key it was sent).
+      const text = d.body.toString("utf8");
+      const clean = scrubSecrets(text);
+      res.writeHead(d.status, answerHeaders(d.headers, clean !== text));
+      res.end(clean === text ? d.body : clean);
+      return;
+    }
+    try {
+      await stream(ctx, res, d, d.body, caller, p, info.route);
+      return;
+    } catch (err) {
+      // A JSON answer the upstream cut short, none of it sent yet: another key answers instead (once, within the deadline).
+      if (!(err instanceof CutAnswerError) || res.headersSent || res.destroyed || cut !== null || Date.now() >= deadlineAt) throw err;
+      cut = err;
+      tried.push(d.lease!.record.id);
+    }
   }
-  await stream(ctx, res, d, d.body, caller, p, info.route);
 }
 
 /**
@@ -282,6 +305,9 @@ async function meter(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, c
   if (usage !== null) await ctx.meter.record(lease.record.id, caller, p.model, usage.promptTokens, usage.completionTokens, estimated);
 }
 
+/** 502: an answer the upstream cut short before the gateway had sent any of it. */
+class CutAnswerError extends UpstreamError {}
+
 /** A collected body, or (one of unknown length past the limit) its first chunks with the rest left paused in the stream. */
 type Collected = { body: Buffer; head: null } | { body: null; head: Buffer[] };
 
@@ -311,12 +337,12 @@ function collect(body: Readable, length: number, limit: number): Promise<Collect
     };
     const onError = (err: Error): void => {
       cleanup();
-      reject(new UpstreamError(`the upstream's answer failed after ${size} bytes${Number.isNaN(length) ? "" : ` of ${length}`}: ${err.message}`, err));
+      reject(new CutAnswerError(`the upstream's answer failed after ${size} bytes${Number.isNaN(length) ? "" : ` of ${length}`}: ${err.message}`, err));
     };
     const onClose = (): void => {
       if (body.readableEnded) return;
       cleanup();
-      reject(new UpstreamError(`the upstream's answer was cut short after ${size} bytes${Number.isNaN(length) ? "" : ` of ${length}`}`));
+      reject(new CutAnswerError(`the upstream's answer was cut short after ${size} bytes${Number.isNaN(length) ? "" : ` of ${length}`}`));
     };
     body.on("data", onData);
     body.once("end", onEnd);
