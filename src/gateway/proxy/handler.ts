@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
-import { dispatch, type Dispatched } from "../../transport/dispatch.ts";
+import { dispatch, type Dispatched, type PooledRequest } from "../../transport/dispatch.ts";
 import { modelOf } from "../../transport/pooled-fetch.ts";
 import type { GatewayContext } from "../context.ts";
 import { readBody } from "../http/body.ts";
@@ -101,34 +101,18 @@ export async function handleProxy(ctx: GatewayContext, req: IncomingMessage, res
   }
   ctx.auth.admit(caller, p.model);
 
+  const request: PooledRequest = {
+    method,
+    path: query === "" ? path.slice(3) : path.slice(3) + query,
+    headers: forwardHeaders(req.rawHeaders),
+    body: p.body,
+    model: p.model,
+    signal: res.clientSignal(),
+  };
   const deadlineAt = Date.now() + ctx.pool.config.deadlineMs;
-  const tried: string[] = [];
   let cut: CutAnswerError | null = null;
   for (;;) {
-    const t0 = performance.now();
-    const request = {
-      method,
-      path: query === "" ? path.slice(3) : path.slice(3) + query,
-      headers: forwardHeaders(req.rawHeaders),
-      body: p.body,
-      model: p.model,
-      signal: res.clientSignal(),
-      ...(cut === null ? {} : { exclude: tried, deadlineMs: deadlineAt - Date.now() }),
-    };
-    let d: Dispatched;
-    try {
-      d = await dispatch(ctx.pool, ctx.dispatchers, request, ctx.hooks);
-    } catch (err) {
-      // No other key could take the retry: the client hears about the cut answer, not the retry.
-      throw cut ?? err;
-    }
-    ctx.metrics.upstreamLatency(res.route, (performance.now() - t0) / 1000);
-    res.attempts += d.attempts;
-    if (d.lease !== null) {
-      res.credentialId = d.lease.record.id;
-      if (res.attempts > 1) ctx.metrics.failover();
-    }
-
+    const d = await dispatchFor(ctx, res, request, cut);
     if (Buffer.isBuffer(d.body)) {
       // An error answer from the upstream, after failover did what it could: passed back as it came,
       // except for anything key-like in it (a relay may echo the key it was sent).
@@ -145,9 +129,29 @@ export async function handleProxy(ctx: GatewayContext, req: IncomingMessage, res
       // A JSON answer the upstream cut short, none of it sent yet: another key answers instead (once, within the deadline).
       if (!(err instanceof CutAnswerError) || res.headersSent || res.destroyed || cut !== null || Date.now() >= deadlineAt) throw err;
       cut = err;
-      tried.push(d.lease!.record.id);
+      request.exclude = [d.lease!.record.id];
+      request.deadlineMs = deadlineAt - Date.now();
     }
   }
+}
+
+/** One dispatch through the pool, recorded on the response; a retry after `cut` that finds no key rethrows the cut. */
+async function dispatchFor(ctx: GatewayContext, res: GatewayResponse, request: PooledRequest, cut: CutAnswerError | null): Promise<Dispatched> {
+  const t0 = performance.now();
+  let d: Dispatched;
+  try {
+    d = await dispatch(ctx.pool, ctx.dispatchers, request, ctx.hooks);
+  } catch (err) {
+    // The client hears about the cut answer, not about a retry no key could take.
+    throw cut ?? err;
+  }
+  ctx.metrics.upstreamLatency(res.route, (performance.now() - t0) / 1000);
+  res.attempts += d.attempts;
+  if (d.lease !== null) {
+    res.credentialId = d.lease.record.id;
+    if (res.attempts > 1) ctx.metrics.failover();
+  }
+  return d;
 }
 
 /**
