@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -37,8 +37,8 @@ function tableRequests(path: string): number {
 const journals = (dir: string): string[] => readdirSync(dir).filter((n) => n.includes("-usage-") && n.endsWith(".journal"));
 
 /** Starts the writer; resolves once it acknowledged its records and stopped its event loop. */
-async function stalledWriter(path: string, n: number): Promise<{ kill(): Promise<void> }> {
-  const child = spawn(process.execPath, [WRITER, path, String(n)], { stdio: ["ignore", "pipe", "pipe"] });
+async function stalledWriter(path: string, n: number, mode?: "folded"): Promise<{ kill(): Promise<void> }> {
+  const child = spawn(process.execPath, [WRITER, path, String(n), ...(mode === undefined ? [] : [mode])], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
@@ -142,6 +142,42 @@ describe("sqlite store: the usage journal", () => {
     const again = await openSqliteStore(path);
     assert.equal((await again.usage.query({}))[0]?.requests, 40, "nothing folded twice");
     await again.close();
+  });
+
+  it("counts nothing twice when a process killed after a fold left the folded lines in its log", async () => {
+    const path = tmp.file("refold.db");
+    await (await openSqliteStore(path)).close();
+    const writer = await stalledWriter(path, 30, "folded");
+    await writer.kill();
+    assert.equal(tableRequests(path), 30, "folded before the kill");
+    const [name] = journals(tmp.dir).filter((n) => n.startsWith("refold.db-"));
+    assert.equal(readFileSync(join(tmp.dir, `${name}.log`), "utf8").split("\n").length, 31, "the log still holds the 30 folded lines");
+    const store = await openSqliteStore(path);
+    try {
+      assert.equal((await store.usage.query({}))[0]?.requests, 30, "folded again, counted once");
+      assert.deepEqual(journals(tmp.dir).filter((n) => n.startsWith("refold.db-")), []);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("folds only the lines it has not folded yet, and empties the log once a megabyte of it is folded", async () => {
+    const path = tmp.file("grow.db");
+    const store = await openSqliteStore(path);
+    try {
+      let sizes: number[] = [];
+      for (let batch = 0; batch < 14; batch++) {
+        await store.usage.record(Array.from({ length: 500 }, (_, i) => use(`g${batch}_${i}`)));
+        assert.equal((await store.usage.query({}))[0]?.requests, (batch + 1) * 500, "exact after every fold");
+        const [name] = journals(tmp.dir).filter((n) => n.startsWith("grow.db-"));
+        sizes.push(statSync(join(tmp.dir, `${name}.log`)).size);
+      }
+      sizes = sizes.map((b) => Math.round(b / 1024));
+      assert.ok(sizes.some((kb, i) => i > 0 && kb < sizes[i - 1]!), `emptied along the way (KB after each batch: ${sizes.join(", ")})`);
+      assert.ok(Math.max(...sizes) < 1024 + 200, `never much past a megabyte (KB: ${sizes.join(", ")})`);
+    } finally {
+      await store.close();
+    }
   });
 
   it("never takes its own live journal for an orphan (the store's housekeeping looks for orphans)", async () => {

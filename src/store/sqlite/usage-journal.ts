@@ -20,7 +20,7 @@
  * journals of earlier versions, and are folded too.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync, readSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { UsageRecord } from "../../pool/types.ts";
@@ -34,6 +34,11 @@ export const FOLD_MS = 25;
 export const RETRY_MS = 1000;
 /** Records per store transaction of a fold. */
 const FOLD_ROWS = 500;
+/**
+ * The log is emptied once this much of it is folded (a truncation frees page-cache pages: ~0.3 ms,
+ * too much for every fold). A crash re-folds at most this much, which usage_seen then ignores.
+ */
+const TRUNCATE_BYTES = 1024 * 1024;
 
 /** Writes records into the store's tables, in one transaction; throws if the store is busy. */
 export type FoldInto = (records: readonly UsageRecord[]) => void;
@@ -65,15 +70,6 @@ function parseLog(text: string): UsageRecord[] {
   }
   return records;
 }
-
-const readLog = (path: string): string => {
-  try {
-    return readFileSync(logOf(path), "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "";
-    throw err;
-  }
-};
 
 /** Opens a journal file and takes its exclusive lock at once; null when another process holds it. */
 function lockJournal(path: string): DatabaseSync | null {
@@ -135,8 +131,10 @@ export class UsageJournal {
   readonly #into: FoldInto;
   readonly #read: StatementSync;
   readonly #delete: StatementSync;
-  /** The log, opened for appending (O_APPEND: a truncation by the fold leaves the next line at its start). */
+  /** The log, opened for appending and reading (O_APPEND: after a truncation the next line is at its start). */
   readonly #fd: number;
+  /** Bytes of the log already folded. */
+  #folded = 0;
   #pending = 0;
   /** The last append was cut short (a full disk): the next starts on a new line. */
   #torn = false;
@@ -149,7 +147,7 @@ export class UsageJournal {
     this.#into = into;
     this.#read = db.prepare(`SELECT rowid, record FROM usage_journal ORDER BY rowid LIMIT ${FOLD_ROWS}`);
     this.#delete = db.prepare("DELETE FROM usage_journal WHERE rowid <= ?");
-    this.#fd = openSync(logOf(path), "a");
+    this.#fd = openSync(logOf(path), "a+");
     this.#pending = Number(db.prepare("SELECT count(*) AS n FROM usage_journal").get()?.n ?? 0);
   }
 
@@ -212,11 +210,22 @@ export class UsageJournal {
       }
       if (rows.length < FOLD_ROWS) break;
     }
-    const records = parseLog(readLog(this.path));
-    for (let i = 0; i < records.length; i += FOLD_ROWS) this.#into(records.slice(i, i + FOLD_ROWS));
-    // All in the tables (a crash before this line folds them again, and usage_seen ignores them).
-    if (records.length > 0 || this.#pending > 0) ftruncateSync(this.#fd, 0);
-    folded += records.length;
+    // The log's whole lines not folded yet; a torn last one (no line end) waits for the line end the next append starts with.
+    const size = fstatSync(this.#fd).size;
+    if (size > this.#folded) {
+      const bytes = Buffer.allocUnsafe(size - this.#folded);
+      const read = readSync(this.#fd, bytes, 0, bytes.length, this.#folded);
+      const whole = bytes.lastIndexOf(0x0a, read - 1) + 1;
+      const records = parseLog(bytes.toString("utf8", 0, whole));
+      for (let i = 0; i < records.length; i += FOLD_ROWS) this.#into(records.slice(i, i + FOLD_ROWS));
+      // In the tables (a crash before the truncation folds them again, and usage_seen ignores them).
+      this.#folded += whole;
+      folded += records.length;
+    }
+    if (this.#folded >= TRUNCATE_BYTES && this.#folded === size) {
+      ftruncateSync(this.#fd, 0);
+      this.#folded = 0;
+    }
     this.#pending = 0;
     return folded;
   }
