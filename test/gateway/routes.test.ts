@@ -118,6 +118,11 @@ describe("gateway /v1 routes", () => {
     const b = (await bad.json()) as { error: { message: string; type: string; code: string } };
     assert.equal(b.error.type, "invalid_request_error");
     assert.match(b.error.message, /not valid JSON/);
+    // Latin-1 bytes in a string: JSON that parses once decoded with replacement characters, but isn't UTF-8.
+    const latin1 = Buffer.concat([Buffer.from('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"caf'), Buffer.from([0xe9]), Buffer.from('"}]}')]);
+    const notUtf8 = await fetch(`${h.gw.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: latin1 });
+    assert.equal(notUtf8.status, 400);
+    assert.match(((await notUtf8.json()) as { error: { message: string } }).error.message, /not valid UTF-8/);
     const wrong = await fetch(`${h.gw.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: 42, messages: [] }) });
     assert.equal(wrong.status, 400);
     const w = (await wrong.json()) as { error: { param: string; message: string } };

@@ -6,6 +6,7 @@
  * without re-serialising the body; only a body that already has
  * `stream_options` (null, or without `include_usage`) is re-serialised.
  */
+import { isUtf8 } from "node:buffer";
 import { ValidationError } from "../../errors/index.ts";
 import type { RouteInfo } from "./routes.ts";
 
@@ -33,6 +34,8 @@ const SPLICE = Buffer.from('"stream_options":{"include_usage":true},');
 
 export function prepareJson(route: RouteInfo, body: Buffer): Prepared {
   if (body.length === 0) throw new ValidationError("request body is empty: send a JSON object", null);
+  // Decoding would turn bad bytes into U+FFFD and the bytes would still go upstream as sent.
+  if (!isUtf8(body)) throw new ValidationError("request body is not valid UTF-8 (JSON must be UTF-8 encoded)", null);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString("utf8"));
