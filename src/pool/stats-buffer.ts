@@ -1,11 +1,29 @@
+import { randomBytes } from "node:crypto";
 import type { StatsDelta, Store } from "../store/types.ts";
 
-/** Per-key traffic counters, written behind in batches: display figures, not a ledger. */
+interface Batch {
+  id: string;
+  deltas: Map<string, StatsDelta>;
+}
+
+/**
+ * Per-key traffic counters, written behind in batches. A batch the store
+ * refused is retried as it was, under its id, before anything newer: a
+ * store that took part of it (a batch cut half-way, a timeout after the
+ * write) skips what it already counted, so nothing counts twice, and the
+ * spend that budgets read stays exact.
+ */
 export class StatsBuffer {
   readonly #store: Store;
   readonly #deltas = new Map<string, StatsDelta>();
+  /** Batches the store refused, oldest first. */
+  readonly #unsent: Batch[] = [];
   readonly #timer: NodeJS.Timeout;
   readonly #onFlushed: ((batch: readonly StatsDelta[]) => void) | undefined;
+  readonly #prefix = randomBytes(6).toString("hex");
+  #seq = 0;
+  /** The last flush asked for; the next one runs after it. */
+  #flushing: Promise<void> = Promise.resolve();
 
   /**
    * `onFlushed` hears each batch once the store has it: the store's counter
@@ -30,30 +48,59 @@ export class StatsBuffer {
     if (requests > 0) d.lastUsedAt = at;
   }
 
+  /** What the store doesn't have yet of a key's counters (the batches it refused included). */
   pending(id: string): StatsDelta | undefined {
-    return this.#deltas.get(id);
+    const d = this.#deltas.get(id);
+    if (this.#unsent.length === 0) return d;
+    const sum = new Map<string, StatsDelta>();
+    if (d !== undefined) addTo(sum, d);
+    for (const b of this.#unsent) {
+      const u = b.deltas.get(id);
+      if (u !== undefined) addTo(sum, u);
+    }
+    return sum.get(id);
   }
 
-  async flush(): Promise<void> {
-    if (this.#deltas.size === 0) return;
-    const batch = [...this.#deltas.values()];
-    this.#deltas.clear();
-    try {
-      await this.#store.credentials.bumpStats(batch);
-    } catch (err) {
-      // Keep them for the next try rather than lose the counts.
-      for (const d of batch) {
-        const cur = this.#deltas.get(d.id);
-        if (cur === undefined) this.#deltas.set(d.id, d);
-        else this.add(d.id, d.requests, d.failures, d.spentUsd, Math.max(d.lastUsedAt ?? 0, cur.lastUsedAt ?? 0));
-      }
-      throw err;
+  /** Writes what is pending, after any flush still running (so no batch is sent twice at once). */
+  flush(): Promise<void> {
+    const run = this.#flushing.catch(() => {}).then(() => this.#flush());
+    this.#flushing = run;
+    return run;
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#deltas.size > 0) {
+      // Only the first waiting batch can have been partly taken; a second was never sent, so new
+      // counts join it (a long outage holds two batches, not one per flush).
+      const open = this.#unsent[1];
+      if (open === undefined) this.#unsent.push({ id: `${this.#prefix}-${++this.#seq}`, deltas: new Map(this.#deltas) });
+      else for (const d of this.#deltas.values()) addTo(open.deltas, d);
+      this.#deltas.clear();
     }
-    this.#onFlushed?.(batch);
+    while (this.#unsent.length > 0) {
+      const batch = this.#unsent[0]!;
+      const deltas = [...batch.deltas.values()];
+      await this.#store.credentials.bumpStats(deltas, batch.id); // a refusal leaves it first in line
+      this.#unsent.shift();
+      this.#onFlushed?.(deltas);
+    }
   }
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
     await this.flush().catch(() => {});
   }
+}
+
+/** Adds a key's counts into a batch (a copy when the batch has none of that key yet). */
+function addTo(batch: Map<string, StatsDelta>, d: StatsDelta): void {
+  const t = batch.get(d.id);
+  if (t === undefined) {
+    batch.set(d.id, { ...d });
+    return;
+  }
+  t.requests += d.requests;
+  t.failures += d.failures;
+  t.spentUsd += d.spentUsd;
+  if (d.lastUsedAt !== null && (t.lastUsedAt === null || d.lastUsedAt > t.lastUsedAt)) t.lastUsedAt = d.lastUsedAt;
 }

@@ -57,7 +57,11 @@ export interface CredentialRepo {
    * event, and announces the change. Null when the id is gone or `from` failed.
    */
   update(id: string, patch: CredentialPatch, options?: UpdateOptions): Promise<CredentialRecord | null>;
-  bumpStats(deltas: readonly StatsDelta[]): Promise<void>;
+  /**
+   * Adds to the traffic counters. A batch given again under the same `batchId` (a retry after an
+   * error whose writes may have landed: a timeout, a batch cut half-way) counts once.
+   */
+  bumpStats(deltas: readonly StatsDelta[], batchId?: string): Promise<void>;
 }
 
 export interface EventQuery {

@@ -153,6 +153,23 @@ describe("redis store: its own behaviour", () => {
     assert.equal(await raw.ttl(`${prefix}events:cred:${r.id}`), -1, "added again: kept again");
   });
 
+  it("counts a stats batch given again under its id once (a retry after a timeout or a batch cut half-way)", async () => {
+    const store = await open();
+    const a = record(fakeKey(506));
+    const b = record(fakeKey(507));
+    await store.credentials.insertMany([insertItem(a), insertItem(b)]);
+    const batch = [
+      { id: a.id, requests: 3, failures: 1, spentUsd: 0.25, lastUsedAt: 1000 },
+      { id: b.id, requests: 2, failures: 0, spentUsd: 0.5, lastUsedAt: 1000 },
+    ];
+    await store.credentials.bumpStats(batch.slice(0, 1), "inst-1"); // only its first key landed
+    await store.credentials.bumpStats(batch, "inst-1"); // the retry of the whole batch
+    await store.credentials.bumpStats([{ id: a.id, requests: 1, failures: 0, spentUsd: 0.25, lastUsedAt: 2000 }], "inst-2");
+    const [ga, gb] = [await store.credentials.get(a.id), await store.credentials.get(b.id)];
+    assert.deepEqual([ga?.requests, ga?.failures, ga?.spentUsd, ga?.lastUsedAt], [4, 1, 0.5, 2000]);
+    assert.deepEqual([gb?.requests, gb?.spentUsd], [2, 0.5]);
+  });
+
   it("remembers a counted usage record for usageDedupTtlSec", async () => {
     const store = await open({ usageDedupTtlSec: 600 });
     const id = `u_${prefix}`;

@@ -134,13 +134,14 @@ export function redisCredentialRepo(ctx: StoreContext): CredentialRepo {
       return reply === null ? null : decodeHash(reply as string[], box);
     },
 
-    async bumpStats(deltas: readonly StatsDelta[]) {
+    async bumpStats(deltas: readonly StatsDelta[], batchId = "") {
       if (deltas.length === 0) return;
       await link.run("credentials.bumpStats", (redis) =>
         eachBatch(chunk(deltas, WRITE_BATCH), (batch) => {
           const pipeline = redis.pipeline();
           for (const d of batch) {
-            const args = [d.requests, d.failures, d.spentUsd, d.lastUsedAt ?? ""];
+            // The key's hash remembers the last batch it took (field statsBatch): a retry of it is skipped.
+            const args = [d.requests, d.failures, d.spentUsd, d.lastUsedAt ?? "", batchId];
             queueScript(pipeline, "kpBump", [keys.cred(d.id)], args);
           }
           return execPipeline(pipeline);

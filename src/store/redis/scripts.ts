@@ -136,11 +136,16 @@ return #KEYS - 1
 
 /**
  * Adds traffic counters to a credential that still exists (never recreates a
- * removed one); lastUsedAt only moves forward. rev is left alone.
- * KEYS: cred. ARGV: requests, failures, spentUsd, lastUsedAt ('' = none).
+ * removed one); lastUsedAt only moves forward. rev is left alone. A batch id
+ * the key took last is not counted again (a retried batch).
+ * KEYS: cred. ARGV: requests, failures, spentUsd, lastUsedAt ('' = none), batch id ('' = none).
  */
 const BUMP = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[5] ~= '' then
+  if redis.call('HGET', KEYS[1], 'statsBatch') == ARGV[5] then return 0 end
+  redis.call('HSET', KEYS[1], 'statsBatch', ARGV[5])
+end
 if ARGV[1] ~= '0' then redis.call('HINCRBY', KEYS[1], 'requests', ARGV[1]) end
 if ARGV[2] ~= '0' then redis.call('HINCRBY', KEYS[1], 'failures', ARGV[2]) end
 if ARGV[3] ~= '0' then redis.call('HINCRBYFLOAT', KEYS[1], 'spentUsd', ARGV[3]) end
