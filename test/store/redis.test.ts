@@ -162,9 +162,9 @@ describe("redis store: its own behaviour", () => {
       { id: a.id, requests: 3, failures: 1, spentUsd: 0.25, lastUsedAt: 1000 },
       { id: b.id, requests: 2, failures: 0, spentUsd: 0.5, lastUsedAt: 1000 },
     ];
-    await store.credentials.bumpStats(batch.slice(0, 1), "inst-1"); // only its first key landed
-    await store.credentials.bumpStats(batch, "inst-1"); // the retry of the whole batch
-    await store.credentials.bumpStats([{ id: a.id, requests: 1, failures: 0, spentUsd: 0.25, lastUsedAt: 2000 }], "inst-2");
+    await store.credentials.bumpStats(batch.slice(0, 1), "inst1-1"); // only its first key landed
+    await store.credentials.bumpStats([{ id: a.id, requests: 1, failures: 0, spentUsd: 0.25, lastUsedAt: 2000 }], "inst2-1"); // another instance meanwhile
+    await store.credentials.bumpStats(batch, "inst1-1"); // the retry of the whole batch
     const [ga, gb] = [await store.credentials.get(a.id), await store.credentials.get(b.id)];
     assert.deepEqual([ga?.requests, ga?.failures, ga?.spentUsd, ga?.lastUsedAt], [4, 1, 0.5, 2000]);
     assert.deepEqual([gb?.requests, gb?.spentUsd], [2, 0.5]);

@@ -140,7 +140,7 @@ export function redisCredentialRepo(ctx: StoreContext): CredentialRepo {
         eachBatch(chunk(deltas, WRITE_BATCH), (batch) => {
           const pipeline = redis.pipeline();
           for (const d of batch) {
-            // The key's hash remembers the last batch it took (field statsBatch): a retry of it is skipped.
+            // The key's hash remembers the last batches it took (field statsBatches): a retry of one is skipped.
             const args = [d.requests, d.failures, d.spentUsd, d.lastUsedAt ?? "", batchId];
             queueScript(pipeline, "kpBump", [keys.cred(d.id)], args);
           }

@@ -136,15 +136,22 @@ return #KEYS - 1
 
 /**
  * Adds traffic counters to a credential that still exists (never recreates a
- * removed one); lastUsedAt only moves forward. rev is left alone. A batch id
- * the key took last is not counted again (a retried batch).
+ * removed one); lastUsedAt only moves forward. rev is left alone. The key
+ * keeps the ids of the last 8 batches it took (field statsBatches, newest
+ * first; several instances bump one key): a retried batch is not counted again.
  * KEYS: cred. ARGV: requests, failures, spentUsd, lastUsedAt ('' = none), batch id ('' = none).
  */
 const BUMP = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[5] ~= '' then
-  if redis.call('HGET', KEYS[1], 'statsBatch') == ARGV[5] then return 0 end
-  redis.call('HSET', KEYS[1], 'statsBatch', ARGV[5])
+  local seen = redis.call('HGET', KEYS[1], 'statsBatches') or ''
+  if string.find(','..seen..',', ','..ARGV[5]..',', 1, true) then return 0 end
+  local list, n = ARGV[5], 1
+  for id in string.gmatch(seen, '[^,]+') do
+    if n >= 8 then break end
+    list, n = list..','..id, n + 1
+  end
+  redis.call('HSET', KEYS[1], 'statsBatches', list)
 end
 if ARGV[1] ~= '0' then redis.call('HINCRBY', KEYS[1], 'requests', ARGV[1]) end
 if ARGV[2] ~= '0' then redis.call('HINCRBY', KEYS[1], 'failures', ARGV[2]) end
