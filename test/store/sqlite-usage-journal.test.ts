@@ -24,6 +24,16 @@ const WRITER = fileURLToPath(new URL("./fixtures/usage-writer.ts", import.meta.u
 
 const use = (id: string, tokenId: string | null = null): UsageRecord => ({ id, time: Date.now(), credentialId: "key_1", tokenId, model: "gpt-4o-mini", promptTokens: 3, completionTokens: 4, costUsd: 0.001, estimated: false });
 
+/** Record ids the store keeps for deduplication (folds of a journal's log need none). */
+function seenIds(path: string): number {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return Number(db.prepare("SELECT count(*) AS n FROM usage_seen").get()?.n);
+  } finally {
+    db.close();
+  }
+}
+
 /** Requests counted in the shared tables, read by a connection of its own (what another process sees). */
 function tableRequests(path: string): number {
   const db = new DatabaseSync(path, { readOnly: true });
@@ -151,10 +161,11 @@ describe("sqlite store: the usage journal", () => {
     await writer.kill();
     assert.equal(tableRequests(path), 30, "folded before the kill");
     const [name] = journals(tmp.dir).filter((n) => n.startsWith("refold.db-"));
-    assert.equal(readFileSync(join(tmp.dir, `${name}.log`), "utf8").split("\n").length, 31, "the log still holds the 30 folded lines");
+    assert.equal(readFileSync(join(tmp.dir, `${name}.log`), "utf8").split("\n").length, 32, "the log still holds its header and the 30 folded lines");
     const store = await openSqliteStore(path);
     try {
       assert.equal((await store.usage.query({}))[0]?.requests, 30, "folded again, counted once");
+      assert.equal(seenIds(path), 0, "by the fold's recorded position, not by remembering 30 ids");
       assert.deepEqual(journals(tmp.dir).filter((n) => n.startsWith("refold.db-")), []);
     } finally {
       await store.close();
@@ -175,6 +186,7 @@ describe("sqlite store: the usage journal", () => {
       sizes = sizes.map((b) => Math.round(b / 1024));
       assert.ok(sizes.some((kb, i) => i > 0 && kb < sizes[i - 1]!), `emptied along the way (KB after each batch: ${sizes.join(", ")})`);
       assert.ok(Math.max(...sizes) < 1024 + 200, `never much past a megabyte (KB: ${sizes.join(", ")})`);
+      assert.equal(seenIds(path), 0, "7,000 records folded without keeping an id each");
     } finally {
       await store.close();
     }
@@ -205,7 +217,8 @@ describe("sqlite store: the usage journal", () => {
       await store.usage.record([use("l1"), use("l2")]);
       const [name] = journals(tmp.dir).filter((n) => n.startsWith("lines.db-"));
       const lines = readFileSync(join(tmp.dir, `${name}.log`), "utf8").split("\n");
-      assert.deepEqual(lines.map((l) => (l === "" ? "" : (JSON.parse(l) as UsageRecord).id)), ["l1", "l2", ""]);
+      assert.equal(lines[0], '{"gen":0}', "the log's generation first (fold marks name it)");
+      assert.deepEqual(lines.slice(1).map((l) => (l === "" ? "" : (JSON.parse(l) as UsageRecord).id)), ["l1", "l2", ""]);
     } finally {
       await store.close();
     }

@@ -6,7 +6,6 @@ import { hostname } from "node:os";
 import { plainBox, type SecretBox } from "../secret-box.ts";
 import { StoreError } from "../store-error.ts";
 import type { Store } from "../types.ts";
-import type { UsageRecord } from "../../pool/types.ts";
 import { SqliteChangeFeed } from "./change-feed.ts";
 import { Connection, DEFAULT_BUSY_TIMEOUT_MS, isMemoryPath } from "./connection.ts";
 import { sqliteConversationRepo } from "./conversations.ts";
@@ -15,8 +14,8 @@ import { sqliteEventRepo } from "./events.ts";
 import { migrate } from "./migrate.ts";
 import { sqliteCounterRepo, sqliteLeaseRepo, sqliteMetaRepo } from "./misc.ts";
 import { sqliteTokenRepo } from "./tokens.ts";
-import { pruneUsageSeen, sqliteUsageRepo, writeUsage } from "./usage.ts";
-import { foldOrphans, ProcessJournal } from "./usage-journal.ts";
+import { foldProgress, pruneUsageSeen, sqliteUsageRepo, writeUsage } from "./usage.ts";
+import { foldOrphans, ProcessJournal, type FoldInto, type FoldProgress } from "./usage-journal.ts";
 
 export { LATEST_VERSION as SQLITE_SCHEMA_VERSION } from "./migrations.ts";
 
@@ -50,13 +49,14 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   }
   const feed = new SqliteChangeFeed(conn, { pollMs, instance: options.instance ?? `${hostname()}#${process.pid}` });
   // Usage goes through a journal of this process's own, except for a private in-memory store or a URI (no file beside it).
-  const into = (records: readonly UsageRecord[]): void => writeUsage(conn, records);
+  const into: FoldInto = (records, mark) => writeUsage(conn, records, mark);
+  const progress: FoldProgress = (name) => foldProgress(conn, name);
   let journal: ProcessJournal | null = null;
-  if (!isMemoryPath(path)) journal = new ProcessJournal(path, into);
+  if (!isMemoryPath(path)) journal = new ProcessJournal(path, into, progress);
 
   const housekeeping = (): void => {
     // Journals that processes killed before their fold left behind (at open, then every round).
-    if (journal !== null) foldOrphans(path, into);
+    if (journal !== null) foldOrphans(path, into, progress);
     try {
       conn.writeQuick("prune old change rows and usage ids", () => {
         const now = Date.now();

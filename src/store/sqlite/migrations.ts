@@ -200,6 +200,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    description: "how far each process's usage journal was folded",
+    sql: `
+      -- A journal's log is folded exactly once by position: the fold's transaction records the
+      -- log's generation and the byte after its last line, instead of each record's id.
+      CREATE TABLE journal_folds (
+        journal TEXT PRIMARY KEY NOT NULL,
+        gen INTEGER NOT NULL,
+        offset INTEGER NOT NULL,
+        at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

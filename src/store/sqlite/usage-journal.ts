@@ -13,11 +13,13 @@
  * Crash safety is the store's WAL's (synchronous=NORMAL): a line is in the
  * kernel when `append` returns, so it survives `kill -9`, not a power cut. A
  * process killed with records not yet folded leaves its journal behind; the
- * next process to open the store folds it. A fold is idempotent (usage_seen
- * ignores ids already counted), so one interrupted between the store's commit
- * and the log's truncation counts nothing twice; a torn last line (a power
- * cut, a full disk) is skipped. Rows in the SQLite file's table come from
- * journals of earlier versions, and are folded too.
+ * next process to open the store folds it. A fold is exactly-once by position:
+ * the log starts with its generation (`{"gen":N}`, a new one each time the log
+ * is emptied), and each fold's transaction records the generation and the byte
+ * it got to (table journal_folds), so a re-fold starts there and no record id
+ * has to be kept (usage_seen's two index entries per record). A torn line (a
+ * power cut, a full disk) is skipped. Logs without a generation and rows in
+ * the SQLite file's table come from earlier versions: folded too, by record id.
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync, readSync, rmSync, writeSync } from "node:fs";
@@ -35,13 +37,36 @@ export const RETRY_MS = 1000;
 /** Records per store transaction of a fold. */
 const FOLD_ROWS = 500;
 /**
- * The log is emptied once this much of it is folded (a truncation frees page-cache pages: ~0.3 ms,
- * too much for every fold). A crash re-folds at most this much, which usage_seen then ignores.
+ * The log is emptied (a new generation starts) once this much of it is folded: a truncation frees
+ * page-cache pages, ~0.3 ms, too much for every fold.
  */
 const TRUNCATE_BYTES = 1024 * 1024;
 
-/** Writes records into the store's tables, in one transaction; throws if the store is busy. */
-export type FoldInto = (records: readonly UsageRecord[]) => void;
+/** Where a fold of a journal's log got to: the log's generation (it restarts after each emptying) and the byte after the last line folded. */
+export interface FoldMark {
+  journal: string;
+  gen: number;
+  offset: number;
+}
+
+/**
+ * Writes records into the store's tables, in one transaction; throws if the store is busy. With
+ * `mark`, the transaction records where the fold got to instead of each record's id: a fold is
+ * then exactly-once by position, and usage_seen (two index entries per record) is left alone.
+ */
+export type FoldInto = (records: readonly UsageRecord[], mark?: FoldMark) => void;
+
+/** Where a journal's log was folded up to, as the store recorded it (null: never, or a journal of an earlier version). */
+export type FoldProgress = (journal: string) => { gen: number; offset: number } | null;
+
+const HEADER = /^\{"gen":(\d+)\}$/;
+const header = (gen: number): string => `{"gen":${gen}}\n`;
+/**
+ * Ids appended lately, for the store's promise that a record given twice counts once (a caller's
+ * retry comes within seconds; an append is acknowledged only once written, so the pool's own
+ * writer never retries one that landed). ~1 MB of heap.
+ */
+const RECENT_IDS = 10_000;
 
 const SUFFIX = ".journal";
 const prefixOf = (storePath: string): string => `${basename(storePath)}-usage-`;
@@ -52,23 +77,22 @@ function removeFiles(path: string): void {
   for (const p of [logOf(path), path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) rmSync(p, { force: true });
 }
 
-/** The records of a log's text; a line that doesn't parse (torn by a power cut or a full disk) is skipped. */
-function parseLog(text: string): UsageRecord[] {
-  const records: UsageRecord[] = [];
-  let from = 0;
-  while (from < text.length) {
-    let end = text.indexOf("\n", from);
-    if (end === -1) end = text.length;
+/** The records of a log's lines, each with the byte offset just past its line; a line that doesn't parse (torn by a power cut or a full disk) is skipped. */
+function parseLines(bytes: Buffer, from: number, to: number): { record: UsageRecord; end: number }[] {
+  const out: { record: UsageRecord; end: number }[] = [];
+  while (from < to) {
+    let end = bytes.indexOf(0x0a, from);
+    if (end === -1 || end > to) end = to;
     if (end > from) {
       try {
-        records.push(JSON.parse(text.slice(from, end)) as UsageRecord);
+        out.push({ record: JSON.parse(bytes.toString("utf8", from, end)) as UsageRecord, end: end + 1 });
       } catch {
         // torn: the rest of the log is whole lines
       }
     }
     from = end + 1;
   }
-  return records;
+  return out;
 }
 
 /** Opens a journal file and takes its exclusive lock at once; null when another process holds it. */
@@ -95,7 +119,7 @@ function lockJournal(path: string): DatabaseSync | null {
  * housekeeping); returns how many records. One the store can't take now (busy) or can't read
  * is left for a later try, never lost and never in the way of the store opening.
  */
-export function foldOrphans(storePath: string, into: FoldInto): number {
+export function foldOrphans(storePath: string, into: FoldInto, progress: FoldProgress = () => null): number {
   const dir = dirname(storePath);
   const prefix = prefixOf(storePath);
   let names: string[];
@@ -114,7 +138,7 @@ export function foldOrphans(storePath: string, into: FoldInto): number {
       continue; // unreadable (another program's file, a disk error): left alone
     }
     if (db === null) continue; // its process is alive
-    const journal = new UsageJournal(path, db, into);
+    const journal = new UsageJournal(path, db, into, progress);
     try {
       folded += journal.fold();
     } catch {
@@ -127,24 +151,31 @@ export function foldOrphans(storePath: string, into: FoldInto): number {
 
 export class UsageJournal {
   readonly path: string;
+  /** The name its fold marks are recorded under. */
+  readonly name: string;
   readonly #db: DatabaseSync;
   readonly #into: FoldInto;
+  readonly #progress: FoldProgress;
   readonly #read: StatementSync;
   readonly #delete: StatementSync;
   /** The log, opened for appending and reading (O_APPEND: after a truncation the next line is at its start). */
   readonly #fd: number;
   /** Bytes of the log already folded. */
   #folded = 0;
+  /** The log's generation, from its header line (null: not read yet, or a log without one, folded by record id). */
+  #gen: number | null = null;
   #pending = 0;
   /** The last append was cut short (a full disk): the next starts on a new line. */
   #torn = false;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
 
-  constructor(path: string, db: DatabaseSync, into: FoldInto) {
+  constructor(path: string, db: DatabaseSync, into: FoldInto, progress: FoldProgress = () => null) {
     this.path = path;
+    this.name = basename(path);
     this.#db = db;
     this.#into = into;
+    this.#progress = progress;
     this.#read = db.prepare(`SELECT rowid, record FROM usage_journal ORDER BY rowid LIMIT ${FOLD_ROWS}`);
     this.#delete = db.prepare("DELETE FROM usage_journal WHERE rowid <= ?");
     this.#fd = openSync(logOf(path), "a+");
@@ -152,17 +183,28 @@ export class UsageJournal {
   }
 
   /** A new journal for this process beside the store. */
-  static create(storePath: string, into: FoldInto): UsageJournal {
+  static create(storePath: string, into: FoldInto, progress?: FoldProgress): UsageJournal {
     const path = join(dirname(storePath), `${prefixOf(storePath)}${process.pid}-${randomBytes(4).toString("hex")}${SUFFIX}`);
     const db = lockJournal(path);
     if (db === null) throw new Error(`usage journal ${path} is locked by another process`);
     try {
-      return new UsageJournal(path, db, into);
+      const journal = new UsageJournal(path, db, into, progress);
+      journal.#startGeneration(0);
+      return journal;
     } catch (err) {
       db.close();
       removeFiles(path);
       throw err;
     }
+  }
+
+  /** Empties the log and opens generation `gen` with its header line: fold marks of the last one no longer apply. */
+  #startGeneration(gen: number): void {
+    ftruncateSync(this.#fd, 0);
+    const line = header(gen);
+    writeSync(this.#fd, line);
+    this.#gen = gen;
+    this.#folded = line.length;
   }
 
   get pending(): number {
@@ -213,21 +255,42 @@ export class UsageJournal {
     // The log's whole lines not folded yet; a torn last one (no line end) waits for the line end the next append starts with.
     const size = fstatSync(this.#fd).size;
     if (size > this.#folded) {
-      const bytes = Buffer.allocUnsafe(size - this.#folded);
-      const read = readSync(this.#fd, bytes, 0, bytes.length, this.#folded);
+      const base = this.#folded;
+      const bytes = Buffer.allocUnsafe(size - base);
+      const read = readSync(this.#fd, bytes, 0, bytes.length, base);
       const whole = bytes.lastIndexOf(0x0a, read - 1) + 1;
-      const records = parseLog(bytes.toString("utf8", 0, whole));
-      for (let i = 0; i < records.length; i += FOLD_ROWS) this.#into(records.slice(i, i + FOLD_ROWS));
-      // In the tables (a crash before the truncation folds them again, and usage_seen ignores them).
-      this.#folded += whole;
-      folded += records.length;
+      let from = 0;
+      if (base === 0 && this.#gen === null) from = this.#readHeader(bytes, whole);
+      const lines = parseLines(bytes, from, whole);
+      for (let i = 0; i < lines.length; i += FOLD_ROWS) {
+        const batch = lines.slice(i, i + FOLD_ROWS);
+        const end = base + batch.at(-1)!.end;
+        // With a generation, exactly-once by position; without (a log of an earlier version), by record id.
+        this.#into(
+          batch.map((l) => l.record),
+          this.#gen === null ? undefined : { journal: this.name, gen: this.#gen, offset: end },
+        );
+        this.#folded = end;
+        folded += batch.length;
+      }
+      this.#folded = base + whole;
     }
-    if (this.#folded >= TRUNCATE_BYTES && this.#folded === size) {
-      ftruncateSync(this.#fd, 0);
-      this.#folded = 0;
-    }
+    if (this.#folded >= TRUNCATE_BYTES && this.#folded === size && this.#gen !== null) this.#startGeneration(this.#gen + 1);
     this.#pending = 0;
     return folded;
+  }
+
+  /**
+   * Reads the log's header line (an orphan's, whose generation isn't known yet) and where its fold
+   * got to; returns the offset in `bytes` to fold from.
+   */
+  #readHeader(bytes: Buffer, whole: number): number {
+    const nl = bytes.indexOf(0x0a);
+    const m = nl === -1 || nl >= whole ? null : HEADER.exec(bytes.toString("utf8", 0, nl));
+    if (m === null) return 0; // no header: folded by record id
+    this.#gen = Number(m[1]);
+    const done = this.#progress(this.name);
+    return done !== null && done.gen === this.#gen && done.offset > nl + 1 ? Math.min(done.offset, whole) : nl + 1;
   }
 
   /** Folds what is left (if the store takes it), closes, and removes the journal's files once it is empty. */
@@ -252,25 +315,38 @@ export class UsageJournal {
 export class ProcessJournal {
   readonly #storePath: string;
   readonly #into: FoldInto;
+  readonly #progress: FoldProgress | undefined;
   #journal: UsageJournal | null = null;
   /** The journal could not be created (a read-only directory): records go to the tables directly. */
   #direct = false;
+  /** Ids appended lately (oldest first in insertion order), since folds no longer look ids up. */
+  readonly #recent = new Set<string>();
 
-  constructor(storePath: string, into: FoldInto) {
+  constructor(storePath: string, into: FoldInto, progress?: FoldProgress) {
     this.#storePath = storePath;
     this.#into = into;
+    this.#progress = progress;
   }
 
   append(records: readonly UsageRecord[]): void {
     if (this.#journal === null && !this.#direct) {
       try {
-        this.#journal = UsageJournal.create(this.#storePath, this.#into);
+        this.#journal = UsageJournal.create(this.#storePath, this.#into, this.#progress);
       } catch {
         this.#direct = true;
       }
     }
-    if (this.#journal === null) this.#into(records);
-    else this.#journal.append(records);
+    if (this.#journal === null) {
+      this.#into(records);
+      return;
+    }
+    // A record given again (a caller's retry) counts once, as the store promises.
+    const fresh = records.filter((r) => !this.#recent.has(r.id));
+    if (fresh.length === 0) return;
+    const unique = fresh.length === 1 ? fresh : firstOfEachId(fresh);
+    this.#journal.append(unique);
+    for (const r of unique) this.#recent.add(r.id);
+    if (this.#recent.size > RECENT_IDS) for (const id of this.#recent) if (this.#recent.delete(id) && this.#recent.size <= RECENT_IDS) break;
   }
 
   /** Before this process reads usage or tokens: its own records are in the tables (stale only if the store is busy). */
@@ -287,4 +363,16 @@ export class ProcessJournal {
     this.#journal?.close();
     this.#journal = null;
   }
+}
+
+/** The records with their ids' first occurrence only. */
+function firstOfEachId(records: readonly UsageRecord[]): UsageRecord[] {
+  const ids = new Set<string>();
+  const out: UsageRecord[] = [];
+  for (const r of records) {
+    if (ids.has(r.id)) continue;
+    ids.add(r.id);
+    out.push(r);
+  }
+  return out;
 }

@@ -8,7 +8,7 @@ import type { UsageGroup, UsageQuery, UsageRepo, UsageRow } from "../types.ts";
 import { hourStart } from "../usage-rollup.ts";
 import { CHUNK_ROWS, inChunks, type Connection } from "./connection.ts";
 import type { Row } from "./rows.ts";
-import type { ProcessJournal } from "./usage-journal.ts";
+import type { FoldMark, ProcessJournal } from "./usage-journal.ts";
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -150,10 +150,20 @@ function sums(records: readonly UsageRecord[]): { rollups: Iterable<Sum>; tokens
   return { rollups: rollups.values(), tokens };
 }
 
-/** Counts records in the usage tables and charges their client tokens, in one transaction; ids already counted are skipped. */
-export function writeUsage(conn: Connection, records: readonly UsageRecord[]): void {
+const MARK_SQL =
+  "INSERT INTO journal_folds (journal, gen, offset, at) VALUES (?, ?, ?, ?) ON CONFLICT (journal) DO UPDATE SET gen = excluded.gen, offset = excluded.offset, at = excluded.at";
+
+/**
+ * Counts records in the usage tables and charges their client tokens, in one transaction. Ids
+ * already counted are skipped; with `mark` (a journal's fold, exactly-once by its position) the
+ * position is recorded instead and ids are not kept.
+ */
+export function writeUsage(conn: Connection, records: readonly UsageRecord[], mark?: FoldMark): void {
   conn.writeQuick("record usage", () => {
-    const fresh = unseen(conn, records, Date.now()); // a replayed record is counted once
+    const now = Date.now();
+    // A replayed record is counted once.
+    const fresh = mark === undefined ? unseen(conn, records, now) : records;
+    if (mark !== undefined) conn.prepare(MARK_SQL).run(mark.journal, mark.gen, mark.offset, now);
     if (fresh.length === 0) return;
     const { rollups, tokens } = sums(fresh);
     const rollup = conn.prepare(ROLLUP_SQL);
@@ -182,7 +192,14 @@ export function sqliteUsageRepo(conn: Connection, journal: ProcessJournal | null
   };
 }
 
-/** Forgets record ids older than the dedup window. Inside a write transaction. */
+/** Where a journal's log was folded up to (null: never recorded). */
+export function foldProgress(conn: Connection, journal: string): { gen: number; offset: number } | null {
+  const row = conn.run("read fold progress", () => conn.prepare("SELECT gen, offset FROM journal_folds WHERE journal = ?").get(journal));
+  return row === undefined ? null : { gen: Number(row.gen), offset: Number(row.offset) };
+}
+
+/** Forgets record ids older than the dedup window, and fold marks as old. Inside a write transaction. */
 export function pruneUsageSeen(conn: Connection, now: number): void {
   conn.prepare("DELETE FROM usage_seen WHERE seen_at < ?").run(now - USAGE_DEDUP_WINDOW_MS);
+  conn.prepare("DELETE FROM journal_folds WHERE at < ?").run(now - USAGE_DEDUP_WINDOW_MS);
 }
