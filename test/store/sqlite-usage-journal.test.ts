@@ -14,7 +14,7 @@ import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { openSqliteStore } from "../../src/store/sqlite/index.ts";
-import { FOLD_MS, foldOrphans, ProcessJournal } from "../../src/store/sqlite/usage-journal.ts";
+import { FOLD_MS, foldOrphans, ProcessJournal, type FoldInto } from "../../src/store/sqlite/usage-journal.ts";
 import type { UsageRecord } from "../../src/pool/types.ts";
 import { sleep } from "../helpers/records.ts";
 import { tempDir } from "./sqlite-temp.ts";
@@ -190,6 +190,30 @@ describe("sqlite store: the usage journal", () => {
     } finally {
       await store.close();
     }
+  });
+
+  it("resumes an orphan's fold where a refused one stopped (its recorded position), counting each record once", async () => {
+    const path = tmp.file("resume.db");
+    await (await openSqliteStore(path)).close();
+    const writer = await stalledWriter(path, 1200);
+    await writer.kill();
+    const marks = new Map<string, { gen: number; offset: number }>();
+    const counted: string[] = [];
+    let busyFrom = 2; // the store takes the first batch of 500, then is busy
+    let calls = 0;
+    const into: FoldInto = (records, mark) => {
+      if (++calls >= busyFrom) throw new Error("busy");
+      counted.push(...records.map((r) => r.id));
+      if (mark !== undefined) marks.set(mark.journal, { gen: mark.gen, offset: mark.offset });
+    };
+    const progress = (name: string): { gen: number; offset: number } | null => marks.get(name) ?? null;
+    foldOrphans(path, into, progress);
+    assert.equal(counted.length, 500, "one batch taken before the store was busy");
+    assert.equal(journals(tmp.dir).filter((n) => n.startsWith("resume.db-")).length, 1, "the journal stays");
+    busyFrom = Infinity;
+    assert.equal(foldOrphans(path, into, progress), 700, "the next fold starts where the first one's position says");
+    assert.equal(new Set(counted).size, 1200);
+    assert.equal(counted.length, 1200);
   });
 
   it("never takes its own live journal for an orphan (the store's housekeeping looks for orphans)", async () => {
