@@ -105,10 +105,12 @@ export interface UsageRow {
 
 export interface UsageRepo {
   /**
-   * Idempotent by record id: a record seen before is not counted again. A new
-   * record with a `tokenId` also adds its tokens to that client token's
-   * `usedTokens` (and its time to `lastUsedAt`) in the same step, so a token's
-   * count is exactly its records', however often they are replayed.
+   * Idempotent by record id: a record seen before is not counted again (the
+   * SQLite store, which journals each process's records, remembers the last
+   * 10,000 ids a process gave it; Redis every id for `usageDedupTtlSec`, two
+   * days by default; memory every id). A new record with a `tokenId` also adds its tokens to that client
+   * token's `usedTokens` (and its time to `lastUsedAt`) in the same step, so a
+   * token's count is exactly its records', however often they are replayed.
    */
   record(records: readonly UsageRecord[]): Promise<void>;
   query(query?: UsageQuery): Promise<UsageRow[]>;
