@@ -52,13 +52,14 @@ export class StatsBuffer {
   pending(id: string): StatsDelta | undefined {
     const d = this.#deltas.get(id);
     if (this.#unsent.length === 0) return d;
-    const sum = new Map<string, StatsDelta>();
-    if (d !== undefined) addTo(sum, d);
+    let sum = d === undefined ? undefined : { ...d };
     for (const b of this.#unsent) {
       const u = b.deltas.get(id);
-      if (u !== undefined) addTo(sum, u);
+      if (u === undefined) continue;
+      if (sum === undefined) sum = { ...u };
+      else addCounts(sum, u);
     }
-    return sum.get(id);
+    return sum;
   }
 
   /** Writes what is pending, after any flush still running (so no batch is sent twice at once). */
@@ -95,12 +96,14 @@ export class StatsBuffer {
 /** Adds a key's counts into a batch (a copy when the batch has none of that key yet). */
 function addTo(batch: Map<string, StatsDelta>, d: StatsDelta): void {
   const t = batch.get(d.id);
-  if (t === undefined) {
-    batch.set(d.id, { ...d });
-    return;
-  }
-  t.requests += d.requests;
-  t.failures += d.failures;
-  t.spentUsd += d.spentUsd;
-  if (d.lastUsedAt !== null && (t.lastUsedAt === null || d.lastUsedAt > t.lastUsedAt)) t.lastUsedAt = d.lastUsedAt;
+  if (t === undefined) batch.set(d.id, { ...d });
+  else addCounts(t, d);
+}
+
+/** Adds `d`'s counts to `into` (the same key's); the later last use wins. */
+function addCounts(into: StatsDelta, d: StatsDelta): void {
+  into.requests += d.requests;
+  into.failures += d.failures;
+  into.spentUsd += d.spentUsd;
+  if (d.lastUsedAt !== null && (into.lastUsedAt === null || d.lastUsedAt > into.lastUsedAt)) into.lastUsedAt = d.lastUsedAt;
 }

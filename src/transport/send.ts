@@ -46,12 +46,15 @@ export function failureOf(err: unknown, signal?: AbortSignal): TransportFailure 
 /** `url` as a string, or already split (the request path's form: no URL parse per request). */
 export async function send(url: string | UpstreamTarget, o: SendOptions): Promise<UpstreamAnswer> {
   try {
-    const method = o.method as Dispatcher.HttpMethod;
-    // One options object per request, written out for each form (no spread into a second one).
-    const res =
-      typeof url === "string"
-        ? await request(url, { method, headers: o.headers, body: o.body, signal: o.signal, headersTimeout: o.headersTimeoutMs, bodyTimeout: o.bodyTimeoutMs, dispatcher: o.dispatcher })
-        : await o.dispatcher.request({ origin: url.origin, path: url.path, method, headers: o.headers, body: o.body, signal: o.signal, headersTimeout: o.headersTimeoutMs, bodyTimeout: o.bodyTimeoutMs });
+    const options = {
+      method: o.method as Dispatcher.HttpMethod,
+      headers: o.headers,
+      body: o.body,
+      signal: o.signal,
+      headersTimeout: o.headersTimeoutMs,
+      bodyTimeout: o.bodyTimeoutMs,
+    };
+    const res = typeof url === "string" ? await request(url, { ...options, dispatcher: o.dispatcher }) : await o.dispatcher.request({ ...options, origin: url.origin, path: url.path });
     return { status: res.statusCode, headers: res.headers, body: res.body };
   } catch (err) {
     const failure = failureOf(err, o.signal);

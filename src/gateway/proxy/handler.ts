@@ -320,6 +320,7 @@ function collect(body: Readable, length: number, limit: number): Promise<Collect
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const received = (): string => `${size} bytes${Number.isNaN(length) ? "" : ` of ${length}`}`;
     const cleanup = (): void => {
       body.off("data", onData);
       body.off("end", onEnd);
@@ -341,12 +342,12 @@ function collect(body: Readable, length: number, limit: number): Promise<Collect
     };
     const onError = (err: Error): void => {
       cleanup();
-      reject(new CutAnswerError(`the upstream's answer failed after ${size} bytes${Number.isNaN(length) ? "" : ` of ${length}`}: ${err.message}`, err));
+      reject(new CutAnswerError(`the upstream's answer failed after ${received()}: ${err.message}`, err));
     };
     const onClose = (): void => {
       if (body.readableEnded) return;
       cleanup();
-      reject(new CutAnswerError(`the upstream's answer was cut short after ${size} bytes${Number.isNaN(length) ? "" : ` of ${length}`}`));
+      reject(new CutAnswerError(`the upstream's answer was cut short after ${received()}`));
     };
     body.on("data", onData);
     body.once("end", onEnd);

@@ -59,9 +59,10 @@ export class Meter {
     };
     return new Promise<void>((resolve) => {
       this.#batch.push({ record, caller, resolve });
+      if (this.#scheduled) return;
       // Alone in flight: nothing would join a batch, so it is written now instead of a loop turn later.
-      if (!this.#scheduled && this.#metrics.inflight <= 1) void this.#write();
-      else if (!this.#scheduled) {
+      if (this.#metrics.inflight <= 1) void this.#write();
+      else {
         this.#scheduled = true;
         setImmediate(this.#flush);
       }

@@ -56,8 +56,11 @@ export interface FoldMark {
  */
 export type FoldInto = (records: readonly UsageRecord[], mark?: FoldMark) => void;
 
+/** A position in a journal's log: its generation and a byte offset. */
+export type FoldPosition = Pick<FoldMark, "gen" | "offset">;
+
 /** Where a journal's log was folded up to, as the store recorded it (null: never, or a journal of an earlier version). */
-export type FoldProgress = (journal: string) => { gen: number; offset: number } | null;
+export type FoldProgress = (journal: string) => FoldPosition | null;
 
 const HEADER = /^\{"gen":(\d+)\}$/;
 const header = (gen: number): string => `{"gen":${gen}}\n`;
@@ -165,6 +168,8 @@ export class UsageJournal {
   /** The log's generation, from its header line (null: not read yet, or a log without one, folded by record id). */
   #gen: number | null = null;
   #pending = 0;
+  /** Rows an earlier version left in the SQLite file's table (only an orphan's can have any). */
+  #tableRows: number;
   /** The last append was cut short (a full disk): the next starts on a new line. */
   #torn = false;
   #timer: NodeJS.Timeout | null = null;
@@ -179,7 +184,8 @@ export class UsageJournal {
     this.#read = db.prepare(`SELECT rowid, record FROM usage_journal ORDER BY rowid LIMIT ${FOLD_ROWS}`);
     this.#delete = db.prepare("DELETE FROM usage_journal WHERE rowid <= ?");
     this.#fd = openSync(logOf(path), "a+");
-    this.#pending = Number(db.prepare("SELECT count(*) AS n FROM usage_journal").get()?.n ?? 0);
+    this.#tableRows = Number(db.prepare("SELECT count(*) AS n FROM usage_journal").get()?.n ?? 0);
+    this.#pending = this.#tableRows;
   }
 
   /** A new journal for this process beside the store. */
@@ -242,15 +248,15 @@ export class UsageJournal {
   /** Moves every journaled record into the store's tables now; returns how many. Throws what the store throws. */
   fold(): number {
     let folded = 0;
-    // Rows of a journal an earlier version wrote.
-    for (;;) {
+    // Rows of a journal an earlier version wrote (none in a journal this version created: not queried every fold).
+    while (this.#tableRows > 0) {
       const rows = this.#read.all();
       if (rows.length > 0) {
         this.#into(rows.map((row) => JSON.parse(row.record as string) as UsageRecord));
         this.#delete.run(rows.at(-1)!.rowid as number);
         folded += rows.length;
       }
-      if (rows.length < FOLD_ROWS) break;
+      this.#tableRows = rows.length < FOLD_ROWS ? 0 : this.#tableRows - rows.length;
     }
     // The log's whole lines not folded yet; a torn last one (no line end) waits for the line end the next append starts with.
     const size = fstatSync(this.#fd).size;
@@ -346,7 +352,11 @@ export class ProcessJournal {
     const unique = fresh.length === 1 ? fresh : firstOfEachId(fresh);
     this.#journal.append(unique);
     for (const r of unique) this.#recent.add(r.id);
-    if (this.#recent.size > RECENT_IDS) for (const id of this.#recent) if (this.#recent.delete(id) && this.#recent.size <= RECENT_IDS) break;
+    // Oldest first: a Set iterates in insertion order.
+    for (const id of this.#recent) {
+      if (this.#recent.size <= RECENT_IDS) break;
+      this.#recent.delete(id);
+    }
   }
 
   /** Before this process reads usage or tokens: its own records are in the tables (stale only if the store is busy). */

@@ -8,7 +8,7 @@ import type { UsageGroup, UsageQuery, UsageRepo, UsageRow } from "../types.ts";
 import { hourStart } from "../usage-rollup.ts";
 import { CHUNK_ROWS, inChunks, type Connection } from "./connection.ts";
 import type { Row } from "./rows.ts";
-import type { FoldMark, ProcessJournal } from "./usage-journal.ts";
+import type { FoldMark, FoldPosition, ProcessJournal } from "./usage-journal.ts";
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -193,7 +193,7 @@ export function sqliteUsageRepo(conn: Connection, journal: ProcessJournal | null
 }
 
 /** Where a journal's log was folded up to (null: never recorded). */
-export function foldProgress(conn: Connection, journal: string): { gen: number; offset: number } | null {
+export function foldProgress(conn: Connection, journal: string): FoldPosition | null {
   const row = conn.run("read fold progress", () => conn.prepare("SELECT gen, offset FROM journal_folds WHERE journal = ?").get(journal));
   return row === undefined ? null : { gen: Number(row.gen), offset: Number(row.offset) };
 }
