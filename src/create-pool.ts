@@ -13,7 +13,7 @@ import { Pool, type PoolConfig } from "./pool/pool.ts";
 import { STRATEGIES } from "./pool/selection/strategies.ts";
 import { openStore } from "./store/open-store.ts";
 import type { Store } from "./store/types.ts";
-import { Dispatchers } from "./transport/dispatchers.ts";
+import { Dispatchers, type UpstreamClient } from "./transport/dispatchers.ts";
 import { createApiProbe } from "./transport/probe.ts";
 import { createPooledFetch } from "./transport/pooled-fetch.ts";
 import { registerWebProbe } from "./chat/backends/web/web-probe-registration.ts";
@@ -24,6 +24,17 @@ function positive(name: string, v: number | undefined, fallback: number): number
   if (v === undefined) return fallback;
   if (!Number.isFinite(v) || v < 0) throw new ConfigError(name, `must be a non-negative number, got ${v}`);
   return v;
+}
+
+const CLIENTS: readonly UpstreamClient[] = ["keypool", "undici"];
+
+/** The option, else `KEYPOOL_UPSTREAM_CLIENT`, else keypool's own; an error names where a bad value came from. */
+function upstreamClient(option: string | undefined): UpstreamClient {
+  const env = process.env.KEYPOOL_UPSTREAM_CLIENT;
+  const [field, v] = option !== undefined ? ["upstreamClient", option] : ["KEYPOOL_UPSTREAM_CLIENT", env === "" ? undefined : env];
+  if (v === undefined) return "keypool";
+  if (!(CLIENTS as readonly string[]).includes(v)) throw new ConfigError(field, `must be "keypool" or "undici", got "${v}"`);
+  return v as UpstreamClient;
 }
 
 export function resolveConfig(o: PoolOptions): PoolConfig {
@@ -61,7 +72,7 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
     const pool = await Pool.open(store, config);
     const log = options.logger;
     if (log !== undefined) pool.on("error", (err: unknown) => log.warn({ err }, "pool: background work failed"));
-    const dispatchers = new Dispatchers({ connectMs: config.timeouts.connectMs });
+    const dispatchers = new Dispatchers({ connectMs: config.timeouts.connectMs, client: upstreamClient(options.upstreamClient) });
     pool.fetch = createPooledFetch(pool, dispatchers);
     const h = options.health === false ? {} : (options.health ?? {});
     const health = new HealthChecker(pool, { api: createApiProbe(pool, dispatchers) }, {

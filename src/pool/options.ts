@@ -43,6 +43,12 @@ export interface PoolOptions {
   /** How long a request waits for a cooling key to come back before failing (default 10 s). */
   maxWaitMs?: number;
   timeouts?: TimeoutOptions;
+  /**
+   * The HTTP client for upstream calls without a proxy: `keypool` (its own HTTP/1.1 client, about
+   * half undici's cost per call) or `undici`. Default: `KEYPOOL_UPSTREAM_CLIENT`, else `keypool`.
+   * Credentials behind a proxy always go through undici.
+   */
+  upstreamClient?: "keypool" | "undici";
   /** `false` turns the background health checker off (probe() still works). */
   health?: HealthOptions | false;
   /** USD per million tokens, overriding the built-in table. */

@@ -1,6 +1,7 @@
-/** One HTTP exchange with the upstream through undici, its failures named. */
+/** One HTTP exchange with the upstream (keypool's HTTP/1.1 client, or undici behind a proxy), its failures named. */
 import type { Readable } from "node:stream";
 import { request, type Dispatcher } from "undici";
+import { H1Agent } from "./h1/agent.ts";
 import type { HeaderGetter } from "../pool/ratelimit-headers.ts";
 import type { TransportFailure } from "../pool/outcome.ts";
 import type { UpstreamTarget } from "./upstream-url.ts";
@@ -16,7 +17,7 @@ export interface SendOptions {
   headers: Record<string, string>;
   body: Buffer | null;
   signal: AbortSignal;
-  dispatcher: Dispatcher;
+  dispatcher: Dispatcher | H1Agent;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
 }
@@ -31,8 +32,8 @@ export class TransportFailureError extends Error {
   }
 }
 
-const TIMEOUT = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ETIMEDOUT"]);
-const CONNECT = new Set(["UND_ERR_CONNECT_TIMEOUT", "ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_PRX_TLS"]);
+const TIMEOUT = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ETIMEDOUT", "KP_H1_HEADERS_TIMEOUT", "KP_H1_BODY_TIMEOUT"]);
+const CONNECT = new Set(["UND_ERR_CONNECT_TIMEOUT", "KP_H1_CONNECT_TIMEOUT", "ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_PRX_TLS"]);
 
 /** Names a transport error; undefined when it is the caller's abort. */
 export function failureOf(err: unknown, signal?: AbortSignal): TransportFailure | undefined {
@@ -46,6 +47,12 @@ export function failureOf(err: unknown, signal?: AbortSignal): TransportFailure 
 /** `url` as a string, or already split (the request path's form: no URL parse per request). */
 export async function send(url: string | UpstreamTarget, o: SendOptions): Promise<UpstreamAnswer> {
   try {
+    const d = o.dispatcher;
+    if (d instanceof H1Agent) {
+      const t = typeof url === "string" ? targetOf(url) : url;
+      const res = await d.request(t.origin, t.path, { method: o.method, headers: o.headers, body: o.body, signal: o.signal, headersTimeoutMs: o.headersTimeoutMs, bodyTimeoutMs: o.bodyTimeoutMs });
+      return { status: res.status, headers: res.headers, body: res.body };
+    }
     const options = {
       method: o.method as Dispatcher.HttpMethod,
       headers: o.headers,
@@ -54,13 +61,18 @@ export async function send(url: string | UpstreamTarget, o: SendOptions): Promis
       headersTimeout: o.headersTimeoutMs,
       bodyTimeout: o.bodyTimeoutMs,
     };
-    const res = typeof url === "string" ? await request(url, { ...options, dispatcher: o.dispatcher }) : await o.dispatcher.request({ ...options, origin: url.origin, path: url.path });
+    const res = typeof url === "string" ? await request(url, { ...options, dispatcher: d }) : await d.request({ ...options, origin: url.origin, path: url.path });
     return { status: res.statusCode, headers: res.headers, body: res.body };
   } catch (err) {
     const failure = failureOf(err, o.signal);
     if (failure === undefined) throw o.signal.reason ?? err;
     throw new TransportFailureError(failure, err);
   }
+}
+
+function targetOf(url: string): UpstreamTarget {
+  const u = new URL(url);
+  return { origin: u.origin, path: `${u.pathname}${u.search}` };
 }
 
 export function headerGetter(headers: UpstreamAnswer["headers"]): HeaderGetter {

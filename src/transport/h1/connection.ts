@@ -1,0 +1,256 @@
+/**
+ * One keep-alive connection to an upstream origin, carrying one request at a
+ * time: the request leaves in one write (head and body together), the answer
+ * is parsed as it arrives and handed over at its head, with the body as a
+ * stream that pauses the socket while its reader is full. Timeouts: for the
+ * head, then for each silence within the body (not counted while the reader
+ * holds the body back). The connection goes back to its pool only after an
+ * answer that ended cleanly and allows it.
+ */
+import type { Socket } from "node:net";
+import { Readable } from "node:stream";
+import { Deadline } from "./deadline.ts";
+import { H1Error, type H1ErrorCode } from "./errors.ts";
+import { requestHead } from "./request-head.ts";
+import { ResponseParser, type HeaderMap, type ResponseHead } from "./response-parser.ts";
+
+export interface ExchangeOptions {
+  method: string;
+  headers: Record<string, string>;
+  body: Buffer | null;
+  signal: AbortSignal;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+}
+
+export interface H1Answer {
+  status: number;
+  headers: HeaderMap;
+  body: Readable;
+}
+
+/** Where a connection goes when its exchange is over: back to the idle ones, or closed. */
+export interface ConnectionOwner {
+  release(conn: Connection, reusable: boolean): void;
+}
+
+/** The answer's body: reads resume the socket; destroying it mid-way closes the connection. */
+class BodyStream extends Readable {
+  conn: Connection | null;
+  constructor(conn: Connection) {
+    super();
+    this.conn = conn;
+  }
+  override _read(): void {
+    this.conn?.resumeBody();
+  }
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    const conn = this.conn;
+    this.conn = null;
+    conn?.abandon(err);
+    cb(err);
+  }
+}
+
+export class Connection {
+  readonly socket: Socket;
+  readonly #owner: ConnectionOwner;
+  readonly #parser: ResponseParser;
+  /** When it last went idle (ms since epoch). */
+  idleSince = 0;
+  /** The server's keep-alive hint from its last answer. */
+  keepAliveMs: number | null = null;
+  /** Closed or closing: never handed out again. */
+  dead = false;
+
+  // The exchange in progress (one at a time: no allocation of an exchange object per request).
+  #busy = false;
+  #resolve: ((a: H1Answer) => void) | null = null;
+  #reject: ((err: unknown) => void) | null = null;
+  #body: BodyStream | null = null;
+  #keepAlive = false;
+  #signal: AbortSignal | null = null;
+  #paused = false;
+  #bodyTimeoutMs = 0;
+  /** The head's timeout, then the body's (each silence), as #timeout says. */
+  readonly #deadline = new Deadline(() => this.#fail(this.#timeoutError()));
+  #timeout: H1ErrorCode = "KP_H1_HEADERS_TIMEOUT";
+  #timeoutMs = 0;
+  readonly #onAbort = (): void => this.#fail(this.#signal?.reason ?? new Error("aborted"));
+
+  constructor(socket: Socket, owner: ConnectionOwner) {
+    this.socket = socket;
+    this.#owner = owner;
+    this.#parser = new ResponseParser({
+      onHead: (h) => this.#onHead(h),
+      onData: (chunk) => this.#onBodyData(chunk),
+      onEnd: () => {},
+    });
+    socket.on("data", (d: Buffer) => this.#onData(d));
+    socket.on("end", () => this.#onEnd());
+    socket.on("error", (err: Error) => this.#fail(err));
+    socket.on("close", () => this.#fail(new H1Error("KP_H1_CLOSED", "the upstream closed the connection before its answer ended")));
+  }
+
+  /** Sends one request; resolves at the answer's head. */
+  send(method: string, path: string, host: string, o: ExchangeOptions): Promise<H1Answer> {
+    if (o.signal.aborted) {
+      this.#owner.release(this, true);
+      return Promise.reject(o.signal.reason);
+    }
+    let head: string;
+    try {
+      head = requestHead(method, path, host, o.headers, o.body === null ? null : o.body.length);
+    } catch (err) {
+      this.#owner.release(this, true); // nothing was written: the connection is as good as before
+      return Promise.reject(err);
+    }
+    this.#busy = true;
+    this.#parser.reset(method === "HEAD");
+    this.#keepAlive = false;
+    this.#paused = false;
+    this.#bodyTimeoutMs = o.bodyTimeoutMs;
+    this.#signal = o.signal;
+    o.signal.addEventListener("abort", this.#onAbort);
+    const socket = this.socket;
+    if (o.body === null || o.body.length === 0) socket.write(head, "latin1");
+    else {
+      socket.cork();
+      socket.write(head, "latin1");
+      socket.write(o.body);
+      socket.uncork();
+    }
+    if (o.headersTimeoutMs > 0) this.#arm("KP_H1_HEADERS_TIMEOUT", o.headersTimeoutMs);
+    return new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  /** The body's reader wants more. */
+  resumeBody(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.socket.resume();
+    if (this.#bodyTimeoutMs > 0) this.#arm("KP_H1_BODY_TIMEOUT", this.#bodyTimeoutMs);
+  }
+
+  /** The body's reader gave up before the end: the rest of the answer is unread, so the connection closes. */
+  abandon(err: Error | null): void {
+    if (!this.#busy) return;
+    this.#body = null;
+    this.#fail(err ?? new H1Error("KP_H1_CLOSED", "the answer's body was dropped before its end"));
+  }
+
+  destroy(): void {
+    this.dead = true;
+    this.#deadline.stop();
+    this.socket.destroy();
+  }
+
+  #onData(d: Buffer): void {
+    if (!this.#busy) {
+      // Bytes nobody asked for: the server is out of step with us.
+      this.#fail(new H1Error("KP_H1_PARSE", "the upstream sent bytes between answers"));
+      return;
+    }
+    try {
+      this.#parser.execute(d);
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    if (this.#parser.done) this.#complete();
+  }
+
+  #onEnd(): void {
+    if (this.#busy && this.#parser.finish()) {
+      this.#keepAlive = false;
+      this.#complete();
+      return;
+    }
+    this.#fail(new H1Error("KP_H1_CLOSED", "the upstream closed the connection before its answer ended"));
+  }
+
+  #onHead(h: ResponseHead): void {
+    this.#keepAlive = h.keepAlive;
+    this.keepAliveMs = h.keepAliveMs;
+    const body = new BodyStream(this);
+    this.#body = body;
+    if (this.#bodyTimeoutMs > 0) this.#arm("KP_H1_BODY_TIMEOUT", this.#bodyTimeoutMs);
+    else this.#deadline.disarm();
+    const resolve = this.#resolve!;
+    this.#resolve = null;
+    this.#reject = null;
+    resolve({ status: h.status, headers: h.headers, body });
+  }
+
+  #onBodyData(chunk: Buffer): void {
+    if (this.#body === null) return;
+    if (this.#bodyTimeoutMs > 0) this.#deadline.arm(this.#bodyTimeoutMs);
+    if (!this.#body.push(chunk) && !this.#paused) {
+      // The reader is full: the socket waits, and its silence isn't the upstream's.
+      this.#paused = true;
+      this.socket.pause();
+      this.#deadline.disarm();
+    }
+  }
+
+  /** The answer ended cleanly. */
+  #complete(): void {
+    const body = this.#body;
+    this.#finishExchange();
+    if (body !== null) {
+      body.conn = null;
+      body.push(null);
+    }
+    this.#owner.release(this, this.#keepAlive);
+  }
+
+  /** Anything that ends the exchange badly, or kills an idle connection. Runs once per exchange. */
+  #fail(err: unknown): void {
+    if (this.dead && !this.#busy) return;
+    const wasBusy = this.#busy;
+    const reject = this.#reject;
+    const body = this.#body;
+    this.#finishExchange();
+    this.destroy();
+    if (reject !== null) reject(err);
+    else if (body !== null) {
+      body.conn = null;
+      body.destroy(err as Error);
+    }
+    if (wasBusy || !this.#released) {
+      this.#released = true;
+      this.#owner.release(this, false);
+    }
+  }
+
+  /** Set once the owner heard this connection is gone. */
+  #released = false;
+
+  #finishExchange(): void {
+    this.#busy = false;
+    this.#resolve = null;
+    this.#reject = null;
+    this.#body = null;
+    this.#deadline.disarm();
+    if (this.#signal !== null) {
+      this.#signal.removeEventListener("abort", this.#onAbort);
+      this.#signal = null;
+    }
+  }
+
+  #arm(kind: H1ErrorCode, ms: number): void {
+    this.#timeout = kind;
+    this.#timeoutMs = ms;
+    this.#deadline.arm(ms);
+  }
+
+  #timeoutError(): H1Error {
+    const ms = this.#timeoutMs;
+    return this.#timeout === "KP_H1_HEADERS_TIMEOUT"
+      ? new H1Error("KP_H1_HEADERS_TIMEOUT", `no answer from the upstream within ${ms} ms`)
+      : new H1Error("KP_H1_BODY_TIMEOUT", `the upstream's answer stalled for ${ms} ms`);
+  }
+}

@@ -1,0 +1,55 @@
+/** Which HTTP client carries upstream calls: keypool's own by default, undici when asked, undici behind a proxy. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Agent, ProxyAgent } from "undici";
+import { createPool } from "../../src/create-pool.ts";
+import { ConfigError } from "../../src/errors/config-error.ts";
+import { H1Agent } from "../../src/transport/h1/agent.ts";
+import { echoServer } from "../helpers/echo-server.ts";
+
+const KEY = "sk-test-aaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+async function withEnv<T>(value: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.KEYPOOL_UPSTREAM_CLIENT;
+  if (value === undefined) delete process.env.KEYPOOL_UPSTREAM_CLIENT;
+  else process.env.KEYPOOL_UPSTREAM_CLIENT = value;
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env.KEYPOOL_UPSTREAM_CLIENT;
+    else process.env.KEYPOOL_UPSTREAM_CLIENT = saved;
+  }
+}
+
+describe("the upstream client", () => {
+  for (const [label, option, env, expected] of [
+    ["keypool's own by default", undefined, undefined, H1Agent],
+    ["undici when the option asks", "undici", undefined, Agent],
+    ["undici when KEYPOOL_UPSTREAM_CLIENT asks", undefined, "undici", Agent],
+    ["the option over the environment", "keypool", "undici", H1Agent],
+  ] as const) {
+    it(`is ${label}, and carries the request`, async () => {
+      const echo = await echoServer();
+      await withEnv(env, async () => {
+        const pool = await createPool({ upstream: `${echo.url}/v1`, keys: [KEY], health: false, ...(option === undefined ? {} : { upstreamClient: option }) });
+        try {
+          assert.ok(pool.dispatchers!.for(null) instanceof expected, `direct calls go through ${expected.name}`);
+          assert.ok(pool.dispatchers!.for("http://127.0.0.1:9") instanceof ProxyAgent, "a credential's proxy always goes through undici");
+          const res = await pool.fetch(`${echo.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"model":"m","messages":[]}' });
+          assert.equal(res.status, 200);
+          assert.equal(((await res.json()) as { object: string }).object, "chat.completion");
+          assert.equal(echo.seen[0]?.headers.authorization, `Bearer ${KEY}`);
+          assert.equal(echo.seen[0]?.body, '{"model":"m","messages":[]}');
+        } finally {
+          await pool.close();
+        }
+      });
+      await echo.close();
+    });
+  }
+
+  it("refuses an unknown client, naming the option, from either source", async () => {
+    await assert.rejects(createPool({ upstreamClient: "curl" as "undici", health: false }), (err: unknown) => err instanceof ConfigError && /upstreamClient/.test(err.message) && /"curl"/.test(err.message));
+    await withEnv("fetch", () => assert.rejects(createPool({ health: false }), (err: unknown) => err instanceof ConfigError && /KEYPOOL_UPSTREAM_CLIENT/.test(err.message) && /"fetch"/.test(err.message)));
+  });
+});
