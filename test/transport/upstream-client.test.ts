@@ -1,5 +1,8 @@
 /** Which HTTP client carries upstream calls: keypool's own by default, undici when asked, undici behind a proxy. */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { Agent, ProxyAgent } from "undici";
 import { createPool } from "../../src/create-pool.ts";
@@ -51,5 +54,28 @@ describe("the upstream client", () => {
   it("refuses an unknown client, naming the option, from either source", async () => {
     await assert.rejects(createPool({ upstreamClient: "curl" as "undici", health: false }), (err: unknown) => err instanceof ConfigError && /upstreamClient/.test(err.message) && /"curl"/.test(err.message));
     await withEnv("fetch", () => assert.rejects(createPool({ health: false }), (err: unknown) => err instanceof ConfigError && /KEYPOOL_UPSTREAM_CLIENT/.test(err.message) && /"fetch"/.test(err.message)));
+  });
+
+  it("lets a process exit with idle keep-alive connections open (a script that forgot close())", async () => {
+    const echo = await echoServer();
+    try {
+      const agent = fileURLToPath(new URL("../../src/transport/h1/agent.ts", import.meta.url));
+      const script = `
+        const { H1Agent } = await import(${JSON.stringify(agent)});
+        const a = new H1Agent({ connectMs: 1000 });
+        const r = await a.request(${JSON.stringify(echo.url)}, "/v1/x", { method: "POST", headers: {}, body: Buffer.from("{}"), signal: new AbortController().signal, headersTimeoutMs: 1000, bodyTimeoutMs: 1000 });
+        for await (const _ of r.body);
+        console.log(r.status, JSON.stringify(a.stats(${JSON.stringify(echo.url)})));`;
+      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      const timer = setTimeout(() => child.kill(), 5000);
+      const [code] = (await once(child, "exit")) as [number | null];
+      clearTimeout(timer);
+      assert.equal(out.trim(), '200 {"open":1,"idle":1}', "the request was answered and its connection kept for reuse");
+      assert.equal(code, 0, "the process exited on its own (killed after 5 s otherwise)");
+    } finally {
+      await echo.close();
+    }
   });
 });

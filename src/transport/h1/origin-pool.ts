@@ -84,6 +84,8 @@ export class OriginPool implements ConnectionOwner {
       return;
     }
     conn.idleSince = Date.now();
+    // An idle connection doesn't keep the process alive (a script that forgot close() still exits).
+    conn.socket.unref();
     this.#idle.push(conn);
   }
 
@@ -115,7 +117,10 @@ export class OriginPool implements ConnectionOwner {
     for (;;) {
       const conn = this.#idle.pop();
       if (conn === undefined) return null;
-      if (!conn.dead && !this.#expired(conn, now)) return conn;
+      if (!conn.dead && !this.#expired(conn, now)) {
+        conn.socket.ref();
+        return conn;
+      }
       conn.destroy();
       this.#open--;
     }
@@ -182,6 +187,7 @@ export class OriginPool implements ConnectionOwner {
   }
 
   #serve(w: Waiter, conn: Connection): void {
+    conn.socket.ref();
     w.o.signal.removeEventListener("abort", w.onAbort);
     conn.send(w.o.method, w.path, this.#host, w.o).then(w.resolve, w.reject);
   }
