@@ -199,6 +199,11 @@ export class Connection {
   /** The answer ended cleanly. */
   #complete(): void {
     const body = this.#body;
+    if (this.#paused) {
+      // Its last bytes came while the reader was full: they wait in the body, the socket doesn't.
+      this.#paused = false;
+      this.socket.resume();
+    }
     this.#finishExchange();
     if (body !== null) {
       body.conn = null;

@@ -7,8 +7,13 @@
 import { H1Error } from "./errors.ts";
 
 const TOKEN = /^[!#$%&'*+\-.^\w`|~]+$/;
-const BAD_VALUE = /[\r\n\0]/;
-const BAD_PATH = /[\s\0]/;
+/**
+ * What a field value may hold (undici's rule): tab, visible ASCII, and bytes 0x80–0xFF. The head is
+ * written as latin1, which keeps a character's low byte only, so anything above U+00FF is refused
+ * too: U+010A would reach the wire as LF.
+ */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+const BAD_PATH = /[^\x21-\x7e\x80-\xff]/;
 /** Methods whose bodiless requests still say `content-length: 0` (as undici and curl send them). */
 const EXPECTS_BODY = new Set(["POST", "PUT", "PATCH"]);
 /** Set here from the request itself: a caller's copy would contradict it. */
@@ -19,11 +24,12 @@ export function requestHead(method: string, path: string, host: string, headers:
   if (!path.startsWith("/") || BAD_PATH.test(path)) throw new H1Error("KP_H1_INVALID_REQUEST", `invalid request path ${JSON.stringify(path.slice(0, 80))}`);
   let head = `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\n`;
   for (const name in headers) {
-    if (OWN.has(name)) continue;
+    // Only names of these lengths can be one of OWN (4, 14, 17): no lower-casing of every name.
+    if ((name.length === 4 || name.length === 14 || name.length === 17) && OWN.has(name.toLowerCase())) continue;
     const value = headers[name]!;
     if (!TOKEN.test(name)) throw new H1Error("KP_H1_INVALID_REQUEST", `invalid header name ${JSON.stringify(name.slice(0, 80))}`);
     // The value isn't quoted: it may be a credential.
-    if (BAD_VALUE.test(value)) throw new H1Error("KP_H1_INVALID_REQUEST", `header ${name} has a line break or NUL in its value`);
+    if (BAD_VALUE.test(value)) throw new H1Error("KP_H1_INVALID_REQUEST", `header ${name} has a control character or one above U+00FF in its value`);
     head += `${name}: ${value}\r\n`;
   }
   if (bodyLength !== null) head += `content-length: ${bodyLength}\r\n`;

@@ -135,18 +135,42 @@ export class ResponseParser {
             if (--this.#remaining === 0) this.#state = CHUNK_SIZE;
             break;
           }
-          case CHUNK_SIZE:
-          case TRAILERS: {
-            const end = buf.indexOf(CRLF, i);
-            if (end < 0 || end - i > MAX_LINE) {
-              if (buf.length - i > MAX_LINE) throw new ResponseParseError("a chunk-size or trailer line is too long");
-              this.#pending = buf.subarray(i);
-              return;
+          case CHUNK_SIZE: {
+            // A stream is a chunk per event: its size line is read here, byte by byte (no native
+            // indexOf, string or regex per chunk); one with an extension takes the slow path.
+            let j = i;
+            let size = 0;
+            for (; j < buf.length && j - i <= 12; j++) {
+              const v = hexValue(buf[j]!);
+              if (v < 0) break;
+              size = size * 16 + v;
             }
+            if (j - i > 12) throw new ResponseParseError("a chunk size is too large");
+            if (j + 1 < buf.length && j > i && buf[j] === 13 && buf[j + 1] === 10) {
+              i = j + 2;
+              this.#onSize(size);
+              break;
+            }
+            const end = this.#lineEnd(buf, i);
+            if (end < 0) return;
             const line = buf.toString("latin1", i, end);
             i = end + 2;
-            if (this.#state === CHUNK_SIZE) this.#onSize(line);
-            else if (line === "") this.#end();
+            const semi = line.indexOf(";");
+            const hex = (semi < 0 ? line : line.slice(0, semi)).trim();
+            if (!HEX.test(hex)) throw new ResponseParseError(`bad chunk size ${JSON.stringify(line.slice(0, 40))}`);
+            this.#onSize(Number.parseInt(hex, 16));
+            break;
+          }
+          case TRAILERS: {
+            if (buf[i] === 13 && i + 1 < buf.length && buf[i + 1] === 10) {
+              i += 2;
+              this.#end();
+              break;
+            }
+            const end = this.#lineEnd(buf, i);
+            if (end < 0) return;
+            if (end === i) this.#end();
+            i = end + 2;
             break;
           }
           case UNTIL_CLOSE:
@@ -171,11 +195,16 @@ export class ResponseParser {
     return this.#state === DONE;
   }
 
-  #onSize(text: string): void {
-    const semi = text.indexOf(";");
-    const hex = (semi < 0 ? text : text.slice(0, semi)).trim();
-    if (!HEX.test(hex)) throw new ResponseParseError(`bad chunk size ${JSON.stringify(text.slice(0, 40))}`);
-    const size = Number.parseInt(hex, 16);
+  /** Where the CRLF ending the line at `i` is; -1 (the rest kept for the next read) when it hasn't come. */
+  #lineEnd(buf: Buffer, i: number): number {
+    const end = buf.indexOf(CRLF, i);
+    if (end >= 0 && end - i <= MAX_LINE) return end;
+    if (buf.length - i > MAX_LINE) throw new ResponseParseError("a chunk-size or trailer line is too long");
+    this.#pending = buf.subarray(i);
+    return -1;
+  }
+
+  #onSize(size: number): void {
     if (size === 0) this.#state = TRAILERS;
     else {
       this.#state = CHUNK_DATA;
@@ -203,7 +232,8 @@ export class ResponseParser {
       pos = end + 2;
       if (name === "__proto__") continue;
       const had = headers[name];
-      if (had === undefined) headers[name] = value;
+      // An inherited member (`constructor`, `toString`) is not a header seen before.
+      if (had === undefined || !Object.hasOwn(headers, name)) headers[name] = value;
       else if (typeof had === "string") headers[name] = [had, value];
       else had.push(value);
     }
@@ -251,6 +281,13 @@ export class ResponseParser {
     this.#pieces = [];
     this.#events.onData(p.length === 1 ? p[0]! : Buffer.concat(p));
   }
+}
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
 }
 
 function lower(v: string | string[] | undefined): string {
