@@ -12,8 +12,8 @@
  * The simulator and the gateway run as child processes (`keypool sim`,
  * `keypool serve`, defaults as `npm start` has them: SQLite store, info
  * logs, here with a client token), the load generator in this process. For
- * scale, a bare proxy (node:http in, undici out, piped back: the least any
- * Node proxy does) runs in the same rounds. Each target's CPU time per
+ * scale, a bare proxy as Node proxies are usually built (node:http in,
+ * undici out, piped back; no auth, no metering) runs in the same rounds. Each target's CPU time per
  * request (from /proc) is printed too: on a shared machine it varies far
  * less than requests per second. Run alone with
  * `node bench/gateway.bench.ts`; BENCH_SECONDS (default 5) sets each run's
@@ -54,7 +54,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 8);
 const KEYS = Array.from({ length: 8 }, (_, i) => `sk-bench-${String(i).padStart(24, "0")}`);
 
-/** The least a Node proxy does: node:http in, undici.request out, the answer piped back. */
+/** A bare proxy as Node proxies are usually built: node:http in, undici.request out, the answer piped back. */
 const BASELINE = `
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
@@ -211,7 +211,7 @@ export async function run(): Promise<void> {
   const targets = [direct, baseline, through];
   try {
     console.log(`\nGateway: the simulator direct vs through keypool serve (store ${store.startsWith("sqlite:") ? "sqlite" : store}, a client token, info logs), ${SECONDS} s per run`);
-    console.log("baseline: a bare node:http + undici proxy, for scale (what any Node proxy costs on this machine)");
+    console.log("baseline: a bare node:http + undici proxy, for scale (no auth, no metering, no logs)");
     console.log(`${"mode".padEnd(8)}${"conns".padStart(6)}  ${"target".padEnd(9)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"cpu µs/req".padStart(12)}${"errors".padStart(8)}`);
     const rows: Record<string, Record<string, Load>> = {};
     const warmBody = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "benchmark" }] });
