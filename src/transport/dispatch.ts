@@ -37,7 +37,9 @@ export interface Dispatched {
   status: number;
   headers: UpstreamAnswer["headers"];
   /** The body as it arrives (successes), or the buffered error body. */
-  body: Readable | Buffer;
+  readonly body: Readable | Buffer;
+  /** A success's whole body when it came with the head (then `body` is made only if asked for). */
+  whole: Buffer | null;
   /** The credential that answered (for metering); null when keypool answered itself. */
   lease: Lease | null;
   attempts: number;
@@ -111,7 +113,7 @@ export async function dispatch(pool: Pool, dispatchers: Dispatchers, req: Pooled
     if (answer.status >= 200 && answer.status < 300) {
       return committed(pool, lease, answer, attempts, getHeader, scope);
     }
-    const raw = await readBounded(answer.body);
+    const raw = answer.whole !== null ? answer.whole.subarray(0, 65_536) : await readBounded(answer.body);
     const outcome = classify({ status: answer.status, headers: getHeader, body: parseMaybeJson(raw) });
     pool.release(lease, { outcome, headers: getHeader });
     if (isAmbiguous(outcome.kind)) {
@@ -119,7 +121,7 @@ export async function dispatch(pool: Pool, dispatchers: Dispatchers, req: Pooled
       exclude.add(rec.id);
     }
     if (outcome.kind === "model_missing") modelMisses++;
-    last = { status: answer.status, headers: answer.headers, body: raw, lease: null, attempts, outcome, usage: Promise.resolve(null) };
+    last = { status: answer.status, headers: answer.headers, body: raw, whole: null, lease: null, attempts, outcome, usage: Promise.resolve(null) };
     const d = decideRetry(outcome.kind, { attempts, faults, modelMisses, deadline, now: Date.now(), committed: false, aborted: signal.aborted }, cfg.retry);
     if (!d.retry) break;
     hooks.onRetry?.(outcome, lease);
@@ -140,6 +142,28 @@ export async function dispatch(pool: Pool, dispatchers: Dispatchers, req: Pooled
  * doesn't switch the stream to flowing), so no stream hop is added per chunk.
  */
 function committed(pool: Pool, lease: Lease, answer: UpstreamAnswer, attempts: number, getHeader: (n: string) => string | null | undefined, scope: RequestScope): Dispatched {
+  const outcome = classify({ status: answer.status });
+  const whole = answer.whole;
+  if (whole !== null) {
+    // It all came with the head: metered and released now, no stream to watch.
+    scope.dispose();
+    const tail = new UsageTail();
+    tail.push(whole);
+    const metered = tail.usage();
+    pool.release(lease, { outcome, headers: getHeader, usage: metered });
+    return {
+      status: answer.status,
+      headers: answer.headers,
+      get body() {
+        return answer.body;
+      },
+      whole,
+      lease,
+      attempts,
+      outcome,
+      usage: Promise.resolve(metered),
+    };
+  }
   const body = answer.body;
   const tail = new UsageTail();
   let settle!: (u: TokenUsage | null) => void;
@@ -152,8 +176,8 @@ function committed(pool: Pool, lease: Lease, answer: UpstreamAnswer, attempts: n
     const metered = tail.usage();
     // The caller walking away (abort, disconnect) is not the key's fault; the upstream cutting
     // a stream after its first byte is, though it can no longer fail over.
-    const outcome = err === null || callerLeft ? classify({ status: answer.status }) : classify({ transport: failureOf(err) ?? "reset" });
-    pool.release(lease, { outcome, headers: getHeader, usage: metered, aborted: err !== null && callerLeft });
+    const ended = err === null || callerLeft ? outcome : classify({ transport: failureOf(err) ?? "reset" });
+    pool.release(lease, { outcome: ended, headers: getHeader, usage: metered, aborted: err !== null && callerLeft });
     settle(metered);
   };
   body.prependListener("data", (chunk: Buffer) => tail.push(chunk));
@@ -163,5 +187,5 @@ function committed(pool: Pool, lease: Lease, answer: UpstreamAnswer, attempts: n
   body.once("close", () => {
     if (!body.readableEnded) finish(new Error("body closed before its end"), true);
   });
-  return { status: answer.status, headers: answer.headers, body, lease, attempts, outcome: classify({ status: answer.status }), usage };
+  return { status: answer.status, headers: answer.headers, body, whole: null, lease, attempts, outcome, usage };
 }

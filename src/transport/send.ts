@@ -9,7 +9,10 @@ import type { UpstreamTarget } from "./upstream-url.ts";
 export interface UpstreamAnswer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Readable;
+  /** The body as it arrives (made on first use when `whole` is set). */
+  readonly body: Readable;
+  /** The whole body when it came with the head (keypool's client); null when it is still coming. */
+  whole: Buffer | null;
 }
 
 export interface SendOptions {
@@ -50,8 +53,7 @@ export async function send(url: string | UpstreamTarget, o: SendOptions): Promis
     const d = o.dispatcher;
     if (d instanceof H1Agent) {
       const t = typeof url === "string" ? targetOf(url) : url;
-      const res = await d.request(t.origin, t.path, { method: o.method, headers: o.headers, body: o.body, signal: o.signal, headersTimeoutMs: o.headersTimeoutMs, bodyTimeoutMs: o.bodyTimeoutMs });
-      return { status: res.status, headers: res.headers, body: res.body };
+      return await d.request(t.origin, t.path, { method: o.method, headers: o.headers, body: o.body, signal: o.signal, headersTimeoutMs: o.headersTimeoutMs, bodyTimeoutMs: o.bodyTimeoutMs });
     }
     const options = {
       method: o.method as Dispatcher.HttpMethod,
@@ -62,7 +64,7 @@ export async function send(url: string | UpstreamTarget, o: SendOptions): Promis
       bodyTimeout: o.bodyTimeoutMs,
     };
     const res = typeof url === "string" ? await request(url, { ...options, dispatcher: d }) : await d.request({ ...options, origin: url.origin, path: url.path });
-    return { status: res.statusCode, headers: res.headers, body: res.body };
+    return { status: res.statusCode, headers: res.headers, body: res.body, whole: null };
   } catch (err) {
     const failure = failureOf(err, o.signal);
     if (failure === undefined) throw o.signal.reason ?? err;

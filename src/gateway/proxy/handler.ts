@@ -113,7 +113,8 @@ export async function handleProxy(ctx: GatewayContext, req: IncomingMessage, res
   let cut: CutAnswerError | null = null;
   for (;;) {
     const d = await dispatchFor(ctx, res, request, cut);
-    if (Buffer.isBuffer(d.body)) {
+    // (`whole` first: a success that came whole makes no stream unless its body is asked for.)
+    if (d.whole === null && Buffer.isBuffer(d.body)) {
       // An error answer from the upstream, after failover did what it could: passed back as it came,
       // except for anything key-like in it (a relay may echo the key it was sent).
       const text = d.body.toString("utf8");
@@ -123,7 +124,7 @@ export async function handleProxy(ctx: GatewayContext, req: IncomingMessage, res
       return;
     }
     try {
-      await stream(ctx, res, d, d.body, caller, p, info.route);
+      await (d.whole === null ? stream(ctx, res, d, d.body as Readable, caller, p, info.route) : sendWhole(ctx, res, d, d.whole, caller, p, info.route));
       return;
     } catch (err) {
       // A JSON answer the upstream cut short, none of it sent yet: another key answers instead (once, within the deadline).
@@ -199,6 +200,45 @@ async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, 
     await meter(ctx, res, d, caller, p, { route, sse, keeper, body: null });
   }
   // The stripper's held-back tail (`data: [DONE]`) goes with the end: one write, after the usage is stored.
+  const tail = stripper?.end() ?? [];
+  res.end(tail.length === 0 ? undefined : tail.length === 1 ? tail[0] : Buffer.concat(tail));
+}
+
+/**
+ * An answer whose body came whole with its head: metered, then sent, as `stream` would send it,
+ * without a stream. A JSON answer leaves in one write with a content-length. An event stream is
+ * stripped of the usage event the client didn't ask for; alone in flight its events leave at
+ * once and the end after metering, under load all in one write after metering (see `relay`).
+ */
+async function sendWhole(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, body: Buffer, caller: Caller, p: Prepared, route: ProxyRoute): Promise<void> {
+  if (!isSse(d.headers)) {
+    await meter(ctx, res, d, caller, p, { route, sse: false, keeper: null, body });
+    const headers = answerHeaders(d.headers, true);
+    headers.push("content-length", String(body.length));
+    res.writeHead(d.status, headers);
+    res.end(body);
+    return;
+  }
+  const stripper = p.stripUsage ? new UsageStripper() : null;
+  let keeper: AnswerKeeper | null = null;
+  if (p.original !== null && ESTIMATED.has(route)) {
+    keeper = new AnswerKeeper(route, true);
+    keeper.push(body);
+  }
+  const events = stripper === null ? [body] : stripper.push(body);
+  const headers = answerHeaders(d.headers, stripper !== null);
+  if (ctx.metrics.inflight > 1) {
+    await meter(ctx, res, d, caller, p, { route, sse: true, keeper, body: null });
+    const all = stripper === null ? events : [...events, ...stripper.end()];
+    res.writeHead(d.status, headers);
+    res.end(all.length === 1 ? all[0] : Buffer.concat(all));
+    return;
+  }
+  res.writeHead(d.status, headers);
+  for (const e of events) res.write(e);
+  // Out now: node:http holds a response's writes corked until the next tick, which is after the meter.
+  res.socket?.uncork();
+  await meter(ctx, res, d, caller, p, { route, sse: true, keeper, body: null });
   const tail = stripper?.end() ?? [];
   res.end(tail.length === 0 ? undefined : tail.length === 1 ? tail[0] : Buffer.concat(tail));
 }

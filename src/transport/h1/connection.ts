@@ -23,11 +23,31 @@ export interface ExchangeOptions {
   bodyTimeoutMs: number;
 }
 
-export interface H1Answer {
-  status: number;
-  headers: HeaderMap;
-  body: Readable;
+/**
+ * An answer at its head. When its body came in the same read (most JSON answers, and streams a
+ * fast upstream writes at once), `whole` holds it and the stream is only made if someone asks
+ * for `body`: the gateway sends `whole` as it is, with no stream, listener or tick per answer.
+ */
+export class H1Answer {
+  readonly status: number;
+  readonly headers: HeaderMap;
+  /** The whole body, when it had all come with the head; null when it is still coming. */
+  readonly whole: Buffer | null;
+  #body: Readable | null;
+
+  constructor(status: number, headers: HeaderMap, body: Readable | null, whole: Buffer | null) {
+    this.status = status;
+    this.headers = headers;
+    this.#body = body;
+    this.whole = whole;
+  }
+
+  get body(): Readable {
+    return (this.#body ??= Readable.from(this.whole!.length === 0 ? [] : [this.whole!], { objectMode: false }));
+  }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Where a connection goes when its exchange is over: back to the idle ones, or closed. */
 export interface ConnectionOwner {
@@ -68,6 +88,10 @@ export class Connection {
   #resolve: ((a: H1Answer) => void) | null = null;
   #reject: ((err: unknown) => void) | null = null;
   #body: BodyStream | null = null;
+  /** A head parsed in the read being handled, not yet handed over (its body may end in the same read). */
+  #head: ResponseHead | null = null;
+  /** Body bytes of that same read. */
+  #early: Buffer | null = null;
   #keepAlive = false;
   #signal: AbortSignal | null = null;
   #paused = false;
@@ -160,6 +184,7 @@ export class Connection {
       this.#fail(err);
       return;
     }
+    if (this.#head !== null) this.#deliver();
     if (this.#parser.done) this.#complete();
   }
 
@@ -175,17 +200,34 @@ export class Connection {
   #onHead(h: ResponseHead): void {
     this.#keepAlive = h.keepAlive;
     this.keepAliveMs = h.keepAliveMs;
-    const body = new BodyStream(this);
-    this.#body = body;
+    this.#head = h;
     if (this.#bodyTimeoutMs > 0) this.#arm("KP_H1_BODY_TIMEOUT", this.#bodyTimeoutMs);
     else this.#deadline.disarm();
+  }
+
+  /** Hands the answer over once the read that brought its head is parsed: whole if it ended there, else as a stream. */
+  #deliver(): void {
+    const h = this.#head!;
+    const early = this.#early;
+    this.#head = null;
+    this.#early = null;
     const resolve = this.#resolve!;
     this.#resolve = null;
     this.#reject = null;
-    resolve({ status: h.status, headers: h.headers, body });
+    if (this.#parser.done) {
+      resolve(new H1Answer(h.status, h.headers, null, early ?? EMPTY));
+      return;
+    }
+    this.#body = new BodyStream(this);
+    if (early !== null) this.#onBodyData(early);
+    resolve(new H1Answer(h.status, h.headers, this.#body, null));
   }
 
   #onBodyData(chunk: Buffer): void {
+    if (this.#head !== null) {
+      this.#early = this.#early === null ? chunk : Buffer.concat([this.#early, chunk]);
+      return;
+    }
     if (this.#body === null) return;
     if (this.#bodyTimeoutMs > 0) this.#deadline.arm(this.#bodyTimeoutMs);
     if (!this.#body.push(chunk) && !this.#paused) {
@@ -236,6 +278,8 @@ export class Connection {
 
   #finishExchange(): void {
     this.#busy = false;
+    this.#head = null;
+    this.#early = null;
     this.#resolve = null;
     this.#reject = null;
     this.#body = null;

@@ -609,6 +609,35 @@ describe("H1Agent: streaming", () => {
   });
 });
 
+describe("H1Agent: answers that come whole", () => {
+  it("hands an answer whose body came with its head over whole, and its stream only when asked", T, async (t) => {
+    const body = JSON.stringify({ id: "x", usage: { prompt_tokens: 1 } });
+    const up = await rawUpstream(t, (req) => {
+      // Head and body in one write: one read on the client's side.
+      req.socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${req.method === "HEAD" ? "" : body}`);
+    });
+    const agent = agentFor(t);
+    const res = await agent.request(up.origin, "/v1/x", opts({ method: "POST", body: Buffer.from("{}") }));
+    assert.equal(res.whole?.toString(), body, "the whole body is there at the head");
+    assert.deepEqual(agent.stats(up.origin), { open: 1, idle: 1 }, "the connection is free already: nothing left to read");
+    assert.equal(await text(res.body), body, "its stream, made on demand, reads the same bytes");
+    const empty = await agent.request(up.origin, "/v1/x", opts({ method: "HEAD" }));
+    assert.equal(empty.whole?.length, 0);
+    assert.equal(await text(empty.body), "");
+  });
+
+  it("streams an answer whose body is still coming, with no whole", T, async (t) => {
+    const up = await rawUpstream(t, (req) => {
+      req.socket.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n01234");
+      setTimeout(() => req.socket.write("56789"), 30);
+    });
+    const agent = agentFor(t);
+    const res = await agent.request(up.origin, "/v1/x", opts());
+    assert.equal(res.whole, null);
+    assert.equal(await text(res.body), "0123456789", "the bytes of the head's read come first, then the rest");
+  });
+});
+
 describe("H1Agent: keep-alive expiry", () => {
   it("does not reuse a connection once the server's Keep-Alive timeout (less a second) has passed", T, async (t) => {
     const up = await rawUpstream(t, (req) => req.socket.write(answer("ok", `keep-alive: timeout=${req.path === "/short" ? 1 : 5}\r\n`)));
