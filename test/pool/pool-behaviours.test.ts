@@ -62,7 +62,7 @@ for (const [i, kind] of STORE_KINDS.entries()) {
           const key = simKey(c.behaviour, n);
           const good = simKey("good", n);
           const store = await ts.open();
-          const sp = await simPool({ [key]: c.behaviour, [good]: "ok" }, { store, strategy: "round-robin", timeouts: { headersMs: 300 }, maxRetries: 5 }, sim);
+          const sp = await simPool({ [key]: c.behaviour, [good]: "ok" }, { store, strategy: "round-robin", timeouts: { headersMs: 800 }, maxRetries: 5 }, sim);
           try {
             const errors = await load(c.requests ?? 6, 1, () => ask(sp.client, `case ${c.behaviour}`));
             assert.deepEqual(errors, [], `${c.behaviour}: the caller saw errors`);

@@ -8,6 +8,7 @@
  * answer that ended cleanly and allows it.
  */
 import type { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
 import { Readable } from "node:stream";
 import { Deadline } from "./deadline.ts";
 import { H1Error, type H1ErrorCode } from "./errors.ts";
@@ -96,6 +97,9 @@ export class Connection {
   #signal: AbortSignal | null = null;
   #paused = false;
   #bodyTimeoutMs = 0;
+  #headersTimeoutMs = 0;
+  /** Connected (and through the TLS handshake): the head's timeout runs from then, as undici's does. */
+  #connected: boolean;
   /** The head's timeout, then the body's (each silence), as #timeout says. */
   readonly #deadline = new Deadline(() => this.#fail(this.#timeoutError()));
   #timeout: H1ErrorCode = "KP_H1_HEADERS_TIMEOUT";
@@ -105,6 +109,14 @@ export class Connection {
   constructor(socket: Socket, owner: ConnectionOwner) {
     this.socket = socket;
     this.#owner = owner;
+    this.#connected = !socket.connecting;
+    if (!this.#connected) {
+      // Connecting has its own timeout (the pool's): a slow handshake doesn't eat the answer's time.
+      socket.once(socket instanceof TLSSocket ? "secureConnect" : "connect", () => {
+        this.#connected = true;
+        if (this.#resolve !== null && this.#head === null && this.#headersTimeoutMs > 0) this.#arm("KP_H1_HEADERS_TIMEOUT", this.#headersTimeoutMs);
+      });
+    }
     this.#parser = new ResponseParser({
       onHead: (h) => this.#onHead(h),
       onData: (chunk) => this.#onBodyData(chunk),
@@ -144,7 +156,8 @@ export class Connection {
       socket.write(o.body);
       socket.uncork();
     }
-    if (o.headersTimeoutMs > 0) this.#arm("KP_H1_HEADERS_TIMEOUT", o.headersTimeoutMs);
+    this.#headersTimeoutMs = o.headersTimeoutMs;
+    if (o.headersTimeoutMs > 0 && this.#connected) this.#arm("KP_H1_HEADERS_TIMEOUT", o.headersTimeoutMs);
     return new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;

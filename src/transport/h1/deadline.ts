@@ -49,6 +49,14 @@ export class Deadline {
       this.#schedule(this.#at, left);
       return;
     }
+    // Not yet: timers run before the loop reads its sockets, so after a stall (a busy loop, a
+    // descheduled process) the answer may be waiting unread. It is read first; then, if nothing
+    // moved the deadline, the time is up.
+    setImmediate(this.#confirm, this.#at);
+  };
+
+  readonly #confirm = (at: number): void => {
+    if (this.#at !== at) return;
     this.#at = 0;
     this.#onExpire();
   };

@@ -6,12 +6,12 @@
  * TLS, with send.ts naming each failure.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getDefaultHighWaterMark, type Readable } from "node:stream";
@@ -609,6 +609,24 @@ describe("H1Agent: streaming", () => {
   });
 });
 
+describe("H1Agent: a stalled event loop", () => {
+  it("reads an answer that came during a stall longer than the head's timeout before timing out", T, async (t) => {
+    // The upstream runs in another process: it answers while this one is stalled.
+    const child = spawn(process.execPath, ["-e", "require('node:http').createServer((q, s) => s.end('fine')).listen(0, '127.0.0.1', function () { console.log(this.address().port) })"], { stdio: ["ignore", "pipe", "inherit"] });
+    t.after(() => child.kill());
+    const [line] = (await once(child.stdout, "data")) as [Buffer];
+    const origin = `http://127.0.0.1:${line.toString().trim()}`;
+    const agent = agentFor(t);
+    assert.equal(await text((await agent.request(origin, "/warm", opts())).body), "fine", "a kept connection: the next request is written at once");
+    const pending = agent.request(origin, "/stalled", opts({ headersTimeoutMs: 100 }));
+    const stallEnd = Date.now() + 400;
+    while (Date.now() < stallEnd); // the loop stalls: timers will run before the socket is read
+    const res = await pending;
+    assert.equal(res.status, 200);
+    assert.equal(await text(res.body), "fine");
+  });
+});
+
 describe("H1Agent: answers that come whole", () => {
   it("hands an answer whose body came with its head over whole, and its stream only when asked", T, async (t) => {
     const body = JSON.stringify({ id: "x", usage: { prompt_tokens: 1 } });
@@ -738,6 +756,26 @@ describe("H1Agent: HTTPS", () => {
     assert.equal(up.sockets.length, 1);
     assert.equal(await text((await agent.request(up.origin, "/by-ip", opts())).body), "secure /by-ip");
     assert.deepEqual(up.seen, [`GET /v1/models localhost:${up.port}`, `GET /again localhost:${up.port}`, `GET /by-ip 127.0.0.1:${up.port}`]);
+  });
+
+  it("times the answer's head from the end of the handshake: a slow one is connectMs's business", T, async (t) => {
+    const up = await tlsUpstream(t);
+    // A relay that holds the client's first bytes (its ClientHello) for 300 ms.
+    const relay = await listen(
+      t,
+      createNetServer((c) => {
+        const u = netConnect(up.port, "127.0.0.1");
+        u.on("error", () => {});
+        c.once("close", () => u.destroy());
+        setTimeout(() => {
+          c.pipe(u);
+          u.pipe(c);
+        }, 300);
+      }),
+    );
+    const agent = agentFor(t, { connectMs: 2000, tls: { ca } });
+    const res = await agent.request(`https://localhost:${relay.port}`, "/slow-handshake", opts({ headersTimeoutMs: 150 }));
+    assert.equal(await text(res.body), "secure /slow-handshake");
   });
 
   it("gives up a TLS handshake that doesn't finish within connectMs, a failure send.ts names connect", T, async (t) => {
