@@ -53,7 +53,9 @@ export function createPooledFetch(pool: Pool, dispatchers: Dispatchers): FetchLi
         model: modelOf(body),
         signal: request.signal,
       });
-      const payload = NULL_BODY.has(d.status) ? null : Buffer.isBuffer(d.body) ? new Uint8Array(d.body) : (Readable.toWeb(d.body) as ReadableStream<Uint8Array>);
+      // A body that came whole (or an error's, buffered) is handed over as bytes: no stream to convert.
+      const bytes = d.whole ?? (Buffer.isBuffer(d.body) ? d.body : null);
+      const payload = NULL_BODY.has(d.status) ? null : bytes !== null ? new Uint8Array(bytes) : (Readable.toWeb(d.body as Readable) as ReadableStream<Uint8Array>);
       return new Response(payload, { status: d.status, headers: toHeaders(d.headers) });
     } catch (err) {
       if (!KeypoolError.is(err)) throw err;
