@@ -53,7 +53,7 @@ export async function send(url: string | UpstreamTarget, o: SendOptions): Promis
     const d = o.dispatcher;
     if (d instanceof H1Agent) {
       const t = typeof url === "string" ? targetOf(url) : url;
-      return await d.request(t.origin, t.path, { method: o.method, headers: o.headers, body: o.body, signal: o.signal, headersTimeoutMs: o.headersTimeoutMs, bodyTimeoutMs: o.bodyTimeoutMs });
+      return await d.request(t.origin, t.path, o); // SendOptions carries every ExchangeOptions field
     }
     const options = {
       method: o.method as Dispatcher.HttpMethod,

@@ -176,17 +176,13 @@ async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, 
       if (got === null || got.body !== null) await meter(ctx, res, d, caller, p, { route, sse: false, keeper: null, body: got?.body ?? null });
     }
     if (got.body !== null) {
-      const headers = answerHeaders(d.headers, true);
-      headers.push("content-length", String(got.body.length));
-      res.writeHead(d.status, headers);
-      res.end(got.body);
+      sendWithLength(res, d, got.body);
       return;
     }
     head = got.head; // larger than the limit, of unknown length: piped from here
   }
   const stripper = p.stripUsage && sse ? new UsageStripper() : null;
-  // Kept for an estimate in case the answer carries no usage (dropped at its end either way).
-  const keeper = p.original !== null && ESTIMATED.has(route) ? new AnswerKeeper(route, sse) : null;
+  const keeper = keeperFor(p, route, sse);
   res.writeHead(d.status, answerHeaders(d.headers, stripper !== null));
   for (const chunk of head) {
     keeper?.push(chunk);
@@ -200,8 +196,25 @@ async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, 
     await meter(ctx, res, d, caller, p, { route, sse, keeper, body: null });
   }
   // The stripper's held-back tail (`data: [DONE]`) goes with the end: one write, after the usage is stored.
-  const tail = stripper?.end() ?? [];
-  res.end(tail.length === 0 ? undefined : tail.length === 1 ? tail[0] : Buffer.concat(tail));
+  res.end(joined(stripper?.end() ?? []));
+}
+
+/** A body in hand: one write, headers and body together, with its length. */
+function sendWithLength(res: GatewayResponse, d: Dispatched, body: Buffer): void {
+  const headers = answerHeaders(d.headers, true);
+  headers.push("content-length", String(body.length));
+  res.writeHead(d.status, headers);
+  res.end(body);
+}
+
+/** Kept for an estimate in case the answer carries no usage (dropped at its end either way). */
+function keeperFor(p: Prepared, route: ProxyRoute, sse: boolean): AnswerKeeper | null {
+  return p.original !== null && ESTIMATED.has(route) ? new AnswerKeeper(route, sse) : null;
+}
+
+/** Parts as one buffer for a single write (undefined when there are none). */
+function joined(parts: Buffer[]): Buffer | undefined {
+  return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
 
 /**
@@ -213,25 +226,18 @@ async function stream(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, 
 async function sendWhole(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, body: Buffer, caller: Caller, p: Prepared, route: ProxyRoute): Promise<void> {
   if (!isSse(d.headers)) {
     await meter(ctx, res, d, caller, p, { route, sse: false, keeper: null, body });
-    const headers = answerHeaders(d.headers, true);
-    headers.push("content-length", String(body.length));
-    res.writeHead(d.status, headers);
-    res.end(body);
+    sendWithLength(res, d, body);
     return;
   }
   const stripper = p.stripUsage ? new UsageStripper() : null;
-  let keeper: AnswerKeeper | null = null;
-  if (p.original !== null && ESTIMATED.has(route)) {
-    keeper = new AnswerKeeper(route, true);
-    keeper.push(body);
-  }
+  const keeper = keeperFor(p, route, true);
+  keeper?.push(body);
   const events = stripper === null ? [body] : stripper.push(body);
   const headers = answerHeaders(d.headers, stripper !== null);
   if (ctx.metrics.inflight > 1) {
     await meter(ctx, res, d, caller, p, { route, sse: true, keeper, body: null });
-    const all = stripper === null ? events : [...events, ...stripper.end()];
     res.writeHead(d.status, headers);
-    res.end(all.length === 1 ? all[0] : Buffer.concat(all));
+    res.end(joined(stripper === null ? events : [...events, ...stripper.end()]));
     return;
   }
   res.writeHead(d.status, headers);
@@ -239,8 +245,7 @@ async function sendWhole(ctx: GatewayContext, res: GatewayResponse, d: Dispatche
   // Out now: node:http holds a response's writes corked until the next tick, which is after the meter.
   res.socket?.uncork();
   await meter(ctx, res, d, caller, p, { route, sse: true, keeper, body: null });
-  const tail = stripper?.end() ?? [];
-  res.end(tail.length === 0 ? undefined : tail.length === 1 ? tail[0] : Buffer.concat(tail));
+  res.end(joined(stripper?.end() ?? []));
 }
 
 /**

@@ -270,7 +270,6 @@ export class Connection {
   /** Anything that ends the exchange badly, or kills an idle connection. Runs once per exchange. */
   #fail(err: unknown): void {
     if (this.dead && !this.#busy) return;
-    const wasBusy = this.#busy;
     const reject = this.#reject;
     const body = this.#body;
     this.#finishExchange();
@@ -280,14 +279,9 @@ export class Connection {
       body.conn = null;
       body.destroy(err as Error);
     }
-    if (wasBusy || !this.#released) {
-      this.#released = true;
-      this.#owner.release(this, false);
-    }
+    // Once per connection: destroy() marked it dead, so a later event returns above.
+    this.#owner.release(this, false);
   }
-
-  /** Set once the owner heard this connection is gone. */
-  #released = false;
 
   #finishExchange(): void {
     this.#busy = false;

@@ -72,8 +72,9 @@ export class OriginPool implements ConnectionOwner {
 
   release(conn: Connection, reusable: boolean): void {
     if (!reusable || this.#closed) {
-      conn.destroy();
-      this.#open--;
+      // One that died while idle leaves the list too.
+      this.#dropIdle(conn);
+      this.#drop(conn);
       const next = this.#waiting.shift();
       if (next !== undefined && !this.#closed) this.#serve(next, this.#connect());
       return;
@@ -94,18 +95,12 @@ export class OriginPool implements ConnectionOwner {
     let n = 0;
     while (n < this.#idle.length && this.#expired(this.#idle[n]!, now)) n++;
     if (n === 0) return;
-    for (const conn of this.#idle.splice(0, n)) {
-      conn.destroy();
-      this.#open--;
-    }
+    for (const conn of this.#idle.splice(0, n)) this.#drop(conn);
   }
 
   close(): void {
     this.#closed = true;
-    for (const conn of this.#idle.splice(0)) {
-      conn.destroy();
-      this.#open--;
-    }
+    for (const conn of this.#idle.splice(0)) this.#drop(conn);
     for (const w of this.#waiting.splice(0)) {
       w.o.signal.removeEventListener("abort", w.onAbort);
       w.reject(new H1Error("KP_H1_AGENT_CLOSED", "the upstream client is closed"));
@@ -121,17 +116,19 @@ export class OriginPool implements ConnectionOwner {
         conn.socket.ref();
         return conn;
       }
-      conn.destroy();
-      this.#open--;
+      this.#drop(conn);
     }
   }
 
-  /** An idle connection the server closed (or that broke) leaves the idle list. */
-  #dropIdle(conn: Connection): boolean {
+  /** Closes a connection the pool counted as open. */
+  #drop(conn: Connection): void {
+    conn.destroy();
+    this.#open--;
+  }
+
+  #dropIdle(conn: Connection): void {
     const i = this.#idle.indexOf(conn);
-    if (i < 0) return false;
-    this.#idle.splice(i, 1);
-    return true;
+    if (i >= 0) this.#idle.splice(i, 1);
   }
 
   #expired(conn: Connection, now: number): boolean {
@@ -152,19 +149,7 @@ export class OriginPool implements ConnectionOwner {
     timer.unref();
     socket.once(this.#secure ? "secureConnect" : "connect", () => clearTimeout(timer));
     socket.once("close", () => clearTimeout(timer));
-    const owner: ConnectionOwner = {
-      release: (conn, reusable) => {
-        // A connection that dies while idle only leaves the list; one that dies mid-exchange (or
-        // ends one that can't be reused) is accounted as closed and may let a waiter connect.
-        if (!reusable && this.#dropIdle(conn)) {
-          conn.destroy();
-          this.#open--;
-          return;
-        }
-        this.release(conn, reusable);
-      },
-    };
-    return new Connection(socket, owner);
+    return new Connection(socket, this);
   }
 
   #queue(path: string, o: ExchangeOptions): Promise<H1Answer> {

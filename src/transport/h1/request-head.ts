@@ -6,7 +6,8 @@
  */
 import { H1Error } from "./errors.ts";
 
-const TOKEN = /^[!#$%&'*+\-.^\w`|~]+$/;
+/** An RFC 9110 token: what a method or a header name may be (the parser checks answers' names by it too). */
+export const TOKEN = /^[!#$%&'*+\-.^\w`|~]+$/;
 /**
  * What a field value may hold (undici's rule): tab, visible ASCII, and bytes 0x80–0xFF. The head is
  * written as latin1, which keeps a character's low byte only, so anything above U+00FF is refused

@@ -12,6 +12,7 @@
  * for another request.
  */
 import { H1Error } from "./errors.ts";
+import { TOKEN } from "./request-head.ts";
 
 export type HeaderMap = Record<string, string | string[]>;
 
@@ -50,7 +51,6 @@ const DONE = 7;
 const CRLF = Buffer.from("\r\n");
 const HEAD_END = Buffer.from("\r\n\r\n");
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: |$)/;
-const TOKEN = /^[!#$%&'*+\-.^\w`|~]+$/;
 const DIGITS = /^\d{1,15}$/;
 const HEX = /^[\da-fA-F]{1,12}$/;
 /** A chunk-size or trailer line longer than this is refused (chunk extensions included). */
