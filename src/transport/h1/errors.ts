@@ -22,7 +22,3 @@ export class H1Error extends Error {
     this.code = code;
   }
 }
-
-export function isH1Error(err: unknown): err is H1Error {
-  return typeof err === "object" && err !== null && typeof (err as { code?: unknown }).code === "string" && (err as { code: string }).code.startsWith("KP_H1_");
-}
