@@ -43,6 +43,13 @@ describe("UsageStripper", () => {
     assert.equal(run([Buffer.from(mixed)]), mixed);
   });
 
+  it("keeps an empty choices list without usage, and the marker's text inside a reply", () => {
+    const empty = 'data: {"choices":[],"usage":null}\n\n';
+    const quoted = chunk('"choices":[],"usage":{"x":1}');
+    assert.equal(run([Buffer.from(empty + quoted + USAGE + DONE)]), empty + quoted + DONE);
+    assert.equal(run([Buffer.from('data: {"x":[],"choices":[],"y":[]}\n\n' + USAGE)]), 'data: {"x":[],"choices":[],"y":[]}\n\n');
+  });
+
   it("holds back an incomplete event until its end arrives", () => {
     const s = new UsageStripper();
     assert.deepEqual(s.push(Buffer.from("data: {\"a\":1}")), []);

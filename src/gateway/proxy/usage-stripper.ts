@@ -6,11 +6,12 @@
  * Works on whole SSE events: everything up to the last event boundary of the
  * bytes received is forwarded at once; only an incomplete trailing event is
  * held until its end arrives (a client could not use half an event anyway).
- * Nothing is parsed as JSON; chunks without the usage marker pass as they are.
+ * Nothing is parsed as JSON; chunks without an empty `choices` pass as they are.
  */
 
 const USAGE = Buffer.from('"usage":{');
-const EMPTY_CHOICES = Buffer.from('"choices":[]');
+const CHOICES = Buffer.from('"choices":');
+const EMPTY_LIST = Buffer.from("[]");
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -105,9 +106,22 @@ export class UsageStripper {
   }
 }
 
+/**
+ * Index of the next `"choices":[]` at or after `from`, or -1. Found by its `[]`: a search for the
+ * whole marker (or for `"usage":{`) near-matches every event of a stream (`"choices":[{`,
+ * `"usage":null`) and took ~2.3 µs on a 4 KB answer, against ~0.2.
+ */
+function emptyChoicesAt(buf: Buffer, from: number): number {
+  const n = CHOICES.length;
+  for (let i = buf.indexOf(EMPTY_LIST, from + n); i !== -1; i = buf.indexOf(EMPTY_LIST, i + 1)) {
+    if (buf.compare(CHOICES, 0, n, i - n, i) === 0) return i - n;
+  }
+  return -1;
+}
+
 /** Complete events, without the usage-only ones; `parts[after]` on is what followed the last one removed. */
 function strip(buf: Buffer): { parts: Buffer[]; after: number } {
-  let hit = buf.indexOf(USAGE);
+  let hit = emptyChoicesAt(buf, 0);
   if (hit === -1) return { parts: [buf], after: 1 };
   const parts: Buffer[] = [];
   let after = -1;
@@ -115,12 +129,12 @@ function strip(buf: Buffer): { parts: Buffer[]; after: number } {
   while (hit !== -1) {
     const start = eventStart(buf, hit);
     const end = nextEventEnd(buf, hit);
-    if (buf.subarray(start, end).includes(EMPTY_CHOICES)) {
+    if (buf.subarray(start, end).includes(USAGE)) {
       if (start > from) parts.push(buf.subarray(from, start));
       from = end;
       after = parts.length;
     }
-    hit = end < buf.length ? buf.indexOf(USAGE, end) : -1;
+    hit = end < buf.length ? emptyChoicesAt(buf, end) : -1;
   }
   if (from < buf.length) parts.push(buf.subarray(from));
   return { parts, after: after === -1 ? parts.length : after };
