@@ -53,7 +53,12 @@ const EMPTY = Buffer.alloc(0);
 /** Where a connection goes when its exchange is over: back to the idle ones, or closed. */
 export interface ConnectionOwner {
   release(conn: Connection, reusable: boolean): void;
+  /** A request that met a kept-alive connection the server had closed, for another connection. */
+  resend(path: string, o: ExchangeOptions, resolve: (a: H1Answer) => void, reject: (err: unknown) => void, err: unknown): void;
 }
+
+/** How a server's close of a connection it kept alive shows when a request is written on it. */
+const STALE_CODES = new Set(["KP_H1_CLOSED", "ECONNRESET", "EPIPE"]);
 
 /** The answer's body: reads resume the socket; destroying it mid-way closes the connection. */
 class BodyStream extends Readable {
@@ -86,6 +91,11 @@ export class Connection {
 
   // The exchange in progress (one at a time: no allocation of an exchange object per request).
   #busy = false;
+  /** Requests sent on it: from the second on, the server may have closed it while it sat idle. */
+  #sent = 0;
+  /** The exchange's request, kept for a resend. */
+  #path = "";
+  #options: ExchangeOptions | null = null;
   #resolve: ((a: H1Answer) => void) | null = null;
   #reject: ((err: unknown) => void) | null = null;
   #body: BodyStream | null = null;
@@ -142,6 +152,9 @@ export class Connection {
       return Promise.reject(err);
     }
     this.#busy = true;
+    this.#sent++;
+    this.#path = path;
+    this.#options = o;
     this.#parser.reset(method === "HEAD");
     this.#keepAlive = false;
     this.#paused = false;
@@ -194,8 +207,13 @@ export class Connection {
     try {
       this.#parser.execute(d);
     } catch (err) {
-      this.#fail(err);
-      return;
+      // Bytes in the same read after a complete answer (a stray CRLF some servers add): the answer
+      // stands, as undici lets it, but the connection is out of step and goes.
+      if (!this.#parser.done) {
+        this.#fail(err);
+        return;
+      }
+      this.#keepAlive = false;
     }
     if (this.#head !== null) this.#deliver();
     if (this.#parser.done) this.#complete();
@@ -267,13 +285,27 @@ export class Connection {
     this.#owner.release(this, this.#keepAlive);
   }
 
-  /** Anything that ends the exchange badly, or kills an idle connection. Runs once per exchange. */
+  /**
+   * Anything that ends the exchange badly, or kills an idle connection. Runs once per exchange. A
+   * request on a kept-alive connection that closed with no byte of an answer goes out again on
+   * another: the server closed it as idle just as the request was written (the race every
+   * keep-alive client meets; browsers resend too), so it never saw the request. Not when a byte
+   * came back, nor on a fresh connection, where a close is the server's failure.
+   */
   #fail(err: unknown): void {
     if (this.dead && !this.#busy) return;
+    const resolve = this.#resolve;
     const reject = this.#reject;
     const body = this.#body;
+    const o = this.#options;
+    const stale = reject !== null && this.#sent > 1 && !this.#parser.started && STALE_CODES.has((err as { code?: string } | null)?.code ?? "");
     this.#finishExchange();
     this.destroy();
+    if (stale) {
+      this.#owner.release(this, false);
+      this.#owner.resend(this.#path, o!, resolve!, reject, err);
+      return;
+    }
     if (reject !== null) reject(err);
     else if (body !== null) {
       body.conn = null;
@@ -285,6 +317,7 @@ export class Connection {
 
   #finishExchange(): void {
     this.#busy = false;
+    this.#options = null;
     this.#head = null;
     this.#early = null;
     this.#resolve = null;

@@ -90,6 +90,17 @@ export class OriginPool implements ConnectionOwner {
     this.#idle.push(conn);
   }
 
+  resend(path: string, o: ExchangeOptions, resolve: (a: H1Answer) => void, reject: (err: unknown) => void, err: unknown): void {
+    if (this.#closed) return reject(err);
+    if (o.signal.aborted) return reject(o.signal.reason);
+    // A new connection, not another idle one: those idled as long, and the server may have closed them all.
+    if (this.#open < this.#opts.connections) {
+      this.#connect().send(o.method, path, this.#host, o).then(resolve, reject);
+      return;
+    }
+    this.#queue(path, o).then(resolve, reject);
+  }
+
   /** Closes connections idle past their keep-alive; the oldest are first in line. */
   sweep(now: number): void {
     let n = 0;

@@ -300,6 +300,24 @@ describe("H1Agent: exchanges and keep-alive", () => {
     assert.equal(up.sockets.length, 2);
   });
 
+  it("hands over an answer followed by stray bytes in the same read, and doesn't reuse that connection", T, async (t) => {
+    // Two shapes servers get wrong: an extra CRLF after a content-length body, and junk after a chunked end.
+    const up = await rawUpstream(t, (req, n) => {
+      if (n === 0) req.socket.write(`${answer("first")}\r\n`);
+      else if (n === 1) req.socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n6\r\nsecond\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n\r\n");
+      else req.socket.write(answer("third"));
+    });
+    const agent = agentFor(t);
+    for (const [i, expected] of ["first", "second", "third"].entries()) {
+      const res = await agent.request(up.origin, "/", opts());
+      assert.equal(res.whole?.toString(), expected, `answer ${i}`);
+      assert.equal(await text(res.body), expected);
+    }
+    assert.equal(up.sockets.length, 3, "a connection with stray bytes was used again");
+    assert.equal(up.requests.map((r) => r.onSocket).join(), "0,0,0");
+    assert.deepEqual(agent.stats(up.origin), { open: 1, idle: 1 });
+  });
+
   it("rejects a request it can't write, and keeps the connection it opened for it usable", T, async (t) => {
     const up = await rawUpstream(t, (req) => req.socket.write(answer("ok")));
     const agent = agentFor(t);
@@ -536,6 +554,44 @@ describe("H1Agent: aborts and broken connections", () => {
       (e: unknown) => e instanceof TransportFailureError && e.failure === "reset",
     );
     assert.deepEqual(agent.stats(up.origin), { open: 0, idle: 0 });
+  });
+
+  it("sends a request once more, on a new connection, when a kept-alive one closes before any byte of its answer", T, async (t) => {
+    // The server closing an idle connection just as a request is written on it: with a FIN, and with a reset.
+    for (const close of ["end", "reset"] as const) {
+      const up = await rawUpstream(t, (req) => {
+        if (req.onSocket === 1 && req.socket === up.sockets[0]) return void (close === "end" ? req.socket.destroy() : req.socket.resetAndDestroy());
+        req.socket.write(answer(`answer on socket ${up.sockets.indexOf(req.socket)}`));
+      });
+      const agent = agentFor(t);
+      assert.equal(await text((await agent.request(up.origin, "/", opts())).body), "answer on socket 0");
+      const res = await agent.request(up.origin, "/", opts({ method: "POST", body: Buffer.from('{"n":2}') }));
+      assert.equal(await text(res.body), "answer on socket 1", close);
+      assert.deepEqual(
+        up.requests.map((r) => [up.sockets.indexOf(r.socket), r.body.toString()]),
+        [
+          [0, ""],
+          [0, '{"n":2}'],
+          [1, '{"n":2}'],
+        ],
+        close,
+      );
+      assert.deepEqual(agent.stats(up.origin), { open: 1, idle: 1 });
+    }
+  });
+
+  it("does not send again on a new connection's first request, nor once a byte of the answer came", T, async (t) => {
+    const fresh = await rawUpstream(t, (req) => req.socket.destroy());
+    const agent = agentFor(t);
+    await assert.rejects(agent.request(fresh.origin, "/", opts()), (err: unknown) => codeOf(err) === "KP_H1_CLOSED");
+    assert.equal(fresh.requests.length, 1);
+    const partial = await rawUpstream(t, (req) => {
+      if (req.onSocket === 0) return void req.socket.write(answer("first"));
+      req.socket.write("HTTP/1.1 200 OK\r\ncontent-le", () => req.socket.destroy());
+    });
+    assert.equal(await text((await agent.request(partial.origin, "/", opts())).body), "first");
+    await assert.rejects(agent.request(partial.origin, "/", opts()), (err: unknown) => codeOf(err) === "KP_H1_CLOSED");
+    assert.equal(partial.requests.length, 2);
   });
 
   it("rejects when nothing listens, a failure send.ts names connect", T, async (t) => {
