@@ -21,7 +21,12 @@
  * the first run, BENCH_STORE the gateway's store (default a temp SQLite file),
  * BENCH_GATEWAY_NODE_ARGS extra node flags for the gateway (e.g. --cpu-prof),
  * BENCH_KEYPOOL_BIN another checkout's bin/keypool.ts for the gateway (to
- * measure a change side by side).
+ * measure a change side by side), BENCH_BUSY_POLL_US the busy-poll window of
+ * the second gateway measured at one connection (default 300).
+ *
+ * At one connection a second gateway runs too, with `KEYPOOL_BUSY_POLL_US`:
+ * the default gateway's loop blocks between packets, and on this VM waking
+ * its halted vCPU is most of what it adds (src/gateway/http/busy-poll.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -52,6 +57,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
  * two seconds, ~330 µs from the sixth on); a long-running gateway lives in the steady state.
  */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 8);
+const BUSY_POLL_US = process.env.BENCH_BUSY_POLL_US ?? "300";
 const KEYS = Array.from({ length: 8 }, (_, i) => `sk-bench-${String(i).padStart(24, "0")}`);
 
 /** A bare proxy as Node proxies are usually built: node:http in, undici.request out, the answer piped back. */
@@ -204,52 +210,59 @@ export async function run(): Promise<void> {
   // `keypool serve` puts itself in its runtime (src/cli/serve-runtime.ts); the bare proxy gets the same one, for a fair floor.
   const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
   const gw = await startChild(["serve", "--port", "0"], env, nodeArgs, [process.env.BENCH_KEYPOOL_BIN ?? BIN]);
+  // The same gateway (one store, shared as instances share it) with the busy-poll window, for the one-connection rows.
+  const gwPoll = await startChild(["serve", "--port", "0"], { ...env, KEYPOOL_BUSY_POLL_US: BUSY_POLL_US }, nodeArgs, [process.env.BENCH_KEYPOOL_BIN ?? BIN]);
   const base = await startChild([`${sim.url}/v1`], SERVE_ENV, [...SERVE_NODE_FLAGS], ["--input-type=module", "-e", BASELINE, fileURLToPath(new URL("../package.json", import.meta.url))]);
   const direct: Target = { name: "direct", url: sim.url, token: KEYS[0]!, pid: sim.proc.pid! };
   const through: Target = { name: "gateway", url: gw.url, token, pid: gw.proc.pid! };
   const baseline: Target = { name: "baseline", url: base.url, token: KEYS[0]!, pid: base.proc.pid! };
+  const polled: Target = { name: "gw+poll", url: gwPoll.url, token, pid: gwPoll.proc.pid! };
   const targets = [direct, baseline, through];
   try {
     console.log(`\nGateway: the simulator direct vs through keypool serve (store ${store.startsWith("sqlite:") ? "sqlite" : store}, a client token, info logs), ${SECONDS} s per run`);
     console.log("baseline: a bare node:http + undici proxy, for scale (no auth, no metering, no logs)");
+    console.log(`gw+poll: the gateway with KEYPOOL_BUSY_POLL_US=${BUSY_POLL_US} (its loop polls for that long after traffic instead of blocking), one connection only`);
     console.log(`${"mode".padEnd(8)}${"conns".padStart(6)}  ${"target".padEnd(9)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"cpu µs/req".padStart(12)}${"errors".padStart(8)}`);
     const rows: Record<string, Record<string, Load>> = {};
     const warmBody = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "benchmark" }] });
-    for (const t of targets) await load(t, warmBody, 64, WARMUP_SECONDS);
+    for (const t of [...targets, polled]) await load(t, warmBody, 64, WARMUP_SECONDS);
     for (const stream of [false, true]) {
       const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "benchmark" }], ...(stream ? { stream: true } : {}) });
       const mode = stream ? "stream" : "json";
       for (const connections of [64, 1]) {
-        for (const t of targets) await load(t, body, connections, 1); // warm up for this mode
+        const these = connections === 1 ? [...targets, polled] : targets;
+        for (const t of these) await load(t, body, connections, 1); // warm up for this mode
         const row: Record<string, Load> = {};
-        for (const t of targets) row[t.name] = await load(t, body, connections, SECONDS);
+        for (const t of these) row[t.name] = await load(t, body, connections, SECONDS);
         rows[`${mode}${connections}`] = row;
-        for (const t of targets) {
+        for (const t of these) {
           const r = row[t.name]!;
           console.log(`${mode.padEnd(8)}${String(connections).padStart(6)}  ${t.name.padEnd(9)}${f(r.rps).padStart(9)}${f(r.p50, 3).padStart(9)}${f(r.p99, 3).padStart(9)}${f(r.cpuUs).padStart(12)}${String(r.errors).padStart(8)}`);
         }
         const d = row.direct!;
         const g = row.gateway!;
         console.log(`${"".padEnd(16)}${"gw/direct".padEnd(9)}${`${f((g.rps / d.rps) * 100)}%`.padStart(9)}${`+${f(g.p50 - d.p50, 3)}`.padStart(9)}${`+${f(g.p99 - d.p99, 3)}`.padStart(9)}`);
+        const p = row[polled.name];
+        if (p !== undefined) console.log(`${"".padEnd(16)}${"poll/dir".padEnd(9)}${`${f((p.rps / d.rps) * 100)}%`.padStart(9)}${`+${f(p.p50 - d.p50, 3)}`.padStart(9)}${`+${f(p.p99 - d.p99, 3)}`.padStart(9)}`);
       }
     }
     const streamBody = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "benchmark" }], stream: true });
-    await firstByte(direct, streamBody, 100);
-    await firstByte(through, streamBody, 100);
+    for (const t of [direct, through, polled]) await firstByte(t, streamBody, 100);
     const td = await firstByte(direct, streamBody, 500);
     const tg = await firstByte(through, streamBody, 500);
-    console.log(`time to first streamed byte (500 sequential): direct p50 ${f(td.p50, 3)} ms, gateway p50 ${f(tg.p50, 3)} ms (+${f(tg.p50 - td.p50, 3)}), p99 ${f(td.p99, 3)} / ${f(tg.p99, 3)} ms`);
+    const tp = await firstByte(polled, streamBody, 500);
+    console.log(`time to first streamed byte (500 sequential): direct p50 ${f(td.p50, 3)} ms, gateway p50 ${f(tg.p50, 3)} ms (+${f(tg.p50 - td.p50, 3)}), p99 ${f(td.p99, 3)} / ${f(tg.p99, 3)} ms; gw+poll p50 ${f(tp.p50, 3)} ms (+${f(tp.p50 - td.p50, 3)})`);
     const mem = rssMb(gw.proc.pid!);
     console.log(`gateway RSS ${f(mem.rss)} MB now, ${f(mem.peak)} MB peak`);
     const pctOf = (k: string): string => `${f((rows[k]!.gateway!.rps / rows[k]!.direct!.rps) * 100)}%`;
-    const added = (k: string): string => `+${f(rows[k]!.gateway!.p50 - rows[k]!.direct!.p50, 3)} ms`;
+    const added = (k: string, t = "gateway"): string => `+${f(rows[k]![t]!.p50 - rows[k]!.direct!.p50, 3)} ms`;
     console.log("targets:");
     console.log(`  throughput at 64 connections >= 30% of direct: json ${pctOf("json64")}, stream ${pctOf("stream64")} (baseline proxy: ${f((rows.json64!.baseline!.rps / rows.json64!.direct!.rps) * 100)}%)`);
-    console.log(`  added p50 at 1 connection < 0.15 ms: json ${added("json1")}, stream ${added("stream1")}`);
-    console.log(`  added time to first streamed byte < 0.5 ms: +${f(tg.p50 - td.p50, 3)} ms`);
+    console.log(`  added p50 at 1 connection < 0.15 ms: json ${added("json1")}, stream ${added("stream1")}; busy-poll ${BUSY_POLL_US} µs: json ${added("json1", polled.name)}, stream ${added("stream1", polled.name)}`);
+    console.log(`  added time to first streamed byte < 0.5 ms: +${f(tg.p50 - td.p50, 3)} ms; busy-poll: +${f(tp.p50 - td.p50, 3)} ms`);
     console.log(`  RSS < 150 MB: ${f(mem.peak)} MB peak`);
   } finally {
-    await Promise.all([gw.stop(), base.stop()]);
+    await Promise.all([gw.stop(), gwPoll.stop(), base.stop()]);
     await sim.stop();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,6 +5,7 @@ import type { DispatchHooks } from "../transport/dispatch.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ClientAuth } from "./auth/client-auth.ts";
 import type { LiveStats } from "./live-stats.ts";
+import type { BusyPoll } from "./http/busy-poll.ts";
 import type { GatewayResponse } from "./http/response.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { Meter } from "./proxy/meter.ts";
@@ -28,6 +29,8 @@ export interface GatewayContext {
   readonly adminToken: Buffer | null;
   /** Open `/admin/live` streams (ended at shutdown). */
   readonly liveStreams: Set<GatewayResponse>;
+  /** Keeps the loop polling after traffic, when configured. */
+  readonly busyPoll: BusyPoll;
   /** Set when shutdown begins: new requests get 503. */
   draining: boolean;
   /** Called when the last in-flight request ends (shutdown waits on it). */

@@ -23,6 +23,7 @@ import { GatewayMetrics } from "./metrics.ts";
 import { Meter } from "./proxy/meter.ts";
 import { ModelsCatalog } from "./proxy/models.ts";
 import { createGatewayServer, type Mount } from "./server.ts";
+import { BusyPoll } from "./http/busy-poll.ts";
 import type { GatewayResponse } from "./http/response.ts";
 
 export interface GatewayOptions {
@@ -47,9 +48,9 @@ export interface Gateway {
   close(timeoutMs?: number): Promise<{ drained: boolean }>;
 }
 
-type ConfigPart = Pick<GatewayConfig, "host" | "port" | "adminToken" | "maxBodyBytes" | "shutdownTimeoutMs" | "headersTimeoutMs" | "requestTimeoutMs">;
+type ConfigPart = Pick<GatewayConfig, "host" | "port" | "adminToken" | "maxBodyBytes" | "shutdownTimeoutMs" | "headersTimeoutMs" | "requestTimeoutMs" | "busyPollUs">;
 
-const DEFAULTS: Omit<ConfigPart, "host" | "port" | "adminToken"> = { maxBodyBytes: 10 * 1024 * 1024, shutdownTimeoutMs: 10_000, headersTimeoutMs: 20_000, requestTimeoutMs: 120_000 };
+const DEFAULTS: Omit<ConfigPart, "host" | "port" | "adminToken"> = { maxBodyBytes: 10 * 1024 * 1024, shutdownTimeoutMs: 10_000, headersTimeoutMs: 20_000, requestTimeoutMs: 120_000, busyPollUs: 0 };
 
 /** Opens the pool a gateway configuration describes (the store, upstream, keys at start, health checks). */
 export async function openGatewayPool(config: GatewayConfig, log: Logger): Promise<Pool> {
@@ -119,6 +120,7 @@ export async function startGateway(config: Partial<GatewayConfig> & Pick<Gateway
     maxBodyBytes: cfg.maxBodyBytes,
     adminToken: cfg.adminToken === undefined ? null : createHash("sha256").update(cfg.adminToken).digest(),
     liveStreams: new Set(),
+    busyPoll: new BusyPoll(cfg.busyPollUs),
     draining: false,
     onIdle: null,
   };
@@ -139,6 +141,7 @@ export async function startGateway(config: Partial<GatewayConfig> & Pick<Gateway
   const close = (timeoutMs = cfg.shutdownTimeoutMs): Promise<{ drained: boolean }> => {
     closing ??= (async () => {
       ctx.draining = true;
+      ctx.busyPoll.stop();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       endLiveStreams(ctx);

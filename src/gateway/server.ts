@@ -55,6 +55,7 @@ function route(ctx: GatewayContext, mounts: readonly Mount[], req: IncomingMessa
 
 async function serve(ctx: GatewayContext, mounts: readonly Mount[], req: IncomingMessage, res: GatewayResponse): Promise<void> {
   res.startedAt = performance.now();
+  ctx.busyPoll.touch();
   ctx.metrics.inflight++;
   const url = req.url ?? "/";
   const q = url.indexOf("?");
@@ -95,6 +96,7 @@ function account(ctx: GatewayContext, req: IncomingMessage, res: GatewayResponse
       "request",
     );
   }
+  ctx.busyPoll.touch();
   if (ctx.metrics.inflight === 0) ctx.onIdle?.();
 }
 
