@@ -16,7 +16,8 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 
 describe("BusyPoll", () => {
   it("keeps the loop turning for its window after a touch, a touch within it extends it, and then it stops", async () => {
-    const poll = new BusyPoll(20_000);
+    // Windows far longer than the gateway's, so a starved test machine still sees the loop turn within one.
+    const poll = new BusyPoll(100_000);
     poll.touch();
     assert.equal(poll.polling, true);
     const t0 = performance.now();
@@ -25,7 +26,7 @@ describe("BusyPoll", () => {
     poll.touch();
     assert.ok(poll.turns > 0, "no turn polled");
     await until(() => !poll.polling, 2000, "polling to stop");
-    assert.ok(performance.now() - t0 >= 28, "the second touch extended the window");
+    assert.ok(performance.now() - t0 >= 108, "the second touch extended the window");
     const after = poll.turns;
     await sleep(20);
     assert.equal(poll.turns, after, "it turned after its window");
