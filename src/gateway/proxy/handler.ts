@@ -20,64 +20,8 @@ import { ROUTE_LABEL, routeOf, type ProxyRoute } from "./routes.ts";
 import type { TokenUsage } from "../../transport/usage.ts";
 import { UsageStripper } from "./usage-stripper.ts";
 import { scrubSecrets } from "../../util/scrub.ts";
-import { UpstreamError } from "../../pool/errors.ts";
-
-/**
- * Answer headers never passed on: hop-by-hop ones, and those about the pooled key that answered
- * rather than the pool: its rate-limit counters (one key's, which would mislead a client of the
- * pool) and its organization and project (which would tell clients whose keys are pooled).
- */
-const DROPPED = new Set([
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "proxy-connection",
-  "proxy-authenticate",
-  "upgrade",
-  "te",
-  "trailer",
-  "openai-organization",
-  "openai-project",
-  "x-ratelimit-limit-requests",
-  "x-ratelimit-limit-tokens",
-  "x-ratelimit-remaining-requests",
-  "x-ratelimit-remaining-tokens",
-  "x-ratelimit-reset-requests",
-  "x-ratelimit-reset-tokens",
-]);
-
-/** The client's headers for the upstream. Its credentials are dropped by the transport; accept-encoding here, so answers stay readable for metering. */
-function forwardHeaders(raw: readonly string[]): [string, string][] {
-  const out: [string, string][] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i]!;
-    if (k.length === 15 && k.toLowerCase() === "accept-encoding") continue;
-    out.push([k, raw[i + 1]!]);
-  }
-  return out;
-}
-
-/** The headers to answer with, as node:http's flat list (no `delete` on undici's object, which would turn it into a slow dictionary). */
-function answerHeaders(h: Dispatched["headers"], bodyChanged: boolean): string[] {
-  const out: string[] = [];
-  for (const name in h) {
-    if (DROPPED.has(name) || (bodyChanged && name === "content-length")) continue;
-    const v = h[name];
-    if (typeof v === "string") out.push(name, v);
-    else if (Array.isArray(v)) for (const x of v) out.push(name, x);
-  }
-  return out;
-}
-
-function isJson(h: Dispatched["headers"]): boolean {
-  const ct = h["content-type"];
-  return typeof ct === "string" && ct.includes("json");
-}
-
-function isSse(h: Dispatched["headers"]): boolean {
-  const ct = h["content-type"];
-  return typeof ct === "string" && ct.includes("text/event-stream");
-}
+import { answerHeaders, forwardHeaders, isJson, isSse } from "./answer-headers.ts";
+import { collect, CutAnswerError, relay, type Collected } from "./answer-body.ts";
 
 export async function handleProxy(ctx: GatewayContext, req: IncomingMessage, res: GatewayResponse, path: string, query: string): Promise<void> {
   const method = req.method ?? "GET";
@@ -248,77 +192,6 @@ async function sendWhole(ctx: GatewayContext, res: GatewayResponse, d: Dispatche
   res.end(joined(stripper?.end() ?? []));
 }
 
-/**
- * Writes the upstream's chunks to the client as they come (through the
- * stripper when there is one), pausing the upstream while the client's
- * socket is full. Resolves at the upstream's end; rejects if it fails or the
- * client goes away. No pipe or Transform: one listener per event, no extra
- * stream hop per chunk.
- */
-function relay(upstream: Readable, res: GatewayResponse, stripper: UsageStripper | null, keeper: AnswerKeeper | null, merge: boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const write = (parts: Buffer[]): void => {
-      let ok = true;
-      // The parts of one upstream chunk leave in one syscall (node:http corks the socket for a tick, or relay does).
-      for (const part of parts) ok = res.write(part) && ok;
-      if (!ok && !upstream.isPaused()) upstream.pause();
-    };
-    // With `merge`, what arrived together with the upstream's end stays corked and leaves with the
-    // end of the answer, after metering: an answer that came whole costs one syscall instead of two
-    // (each loopback write costs ~20 µs of CPU), at the price of its first byte waiting for the
-    // meter. The socket is corked, not the response: a corked response would queue its chunks
-    // behind end()'s terminator.
-    const socket = merge ? res.socket : null;
-    let corked = false;
-    const release = (): void => {
-      if (upstream.readableEnded) return;
-      corked = false;
-      socket?.uncork();
-    };
-    const onData = (chunk: Buffer): void => {
-      keeper?.push(chunk);
-      if (!corked && socket !== null) {
-        corked = true;
-        socket.cork();
-        // A microtask runs after the ticks that emit the upstream's 'end' when it came in the same read.
-        queueMicrotask(release);
-      }
-      if (stripper === null) {
-        if (!res.write(chunk)) upstream.pause();
-      } else write(stripper.push(chunk));
-    };
-    const onDrain = (): void => void upstream.resume();
-    const cleanup = (): void => {
-      upstream.off("data", onData);
-      upstream.off("end", onEnd);
-      upstream.off("error", onError);
-      upstream.off("close", onClose);
-      res.off("drain", onDrain);
-      res.off("close", onClose);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve();
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = (): void => {
-      if (upstream.readableEnded) return;
-      cleanup();
-      upstream.destroy();
-      reject(Object.assign(new Error(res.destroyed ? "client disconnected" : "upstream closed early"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));
-    };
-    upstream.on("data", onData);
-    upstream.once("end", onEnd);
-    upstream.once("error", onError);
-    upstream.once("close", onClose);
-    res.on("drain", onDrain);
-    res.once("close", onClose);
-  });
-}
-
 /** Routes whose answers can be counted locally when they carry no usage. */
 const ESTIMATED = new Set<ProxyRoute>(["chat", "completions", "responses", "embeddings"]);
 
@@ -352,53 +225,6 @@ async function meter(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, c
     }
   }
   if (usage !== null) await ctx.meter.record(lease.record.id, caller, p.model, usage.promptTokens, usage.completionTokens, estimated);
-}
-
-/** 502: an answer the upstream cut short before the gateway had sent any of it. */
-class CutAnswerError extends UpstreamError {}
-
-/** A collected body, or (one of unknown length past the limit) its first chunks with the rest left paused in the stream. */
-type Collected = { body: Buffer; head: null } | { body: null; head: Buffer[] };
-
-/** Reads a body into one buffer; fails with a 502 when the upstream cuts it short. */
-function collect(body: Readable, length: number, limit: number): Promise<Collected> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const received = (): string => `${size} bytes${Number.isNaN(length) ? "" : ` of ${length}`}`;
-    const cleanup = (): void => {
-      body.off("data", onData);
-      body.off("end", onEnd);
-      body.off("error", onError);
-      body.off("close", onClose);
-    };
-    const onData = (c: Buffer): void => {
-      chunks.push(c);
-      size += c.length;
-      if (size > limit && Number.isNaN(length)) {
-        body.pause();
-        cleanup();
-        resolve({ body: null, head: chunks });
-      }
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve({ body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), head: null });
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(new CutAnswerError(`the upstream's answer failed after ${received()}: ${err.message}`, err));
-    };
-    const onClose = (): void => {
-      if (body.readableEnded) return;
-      cleanup();
-      reject(new CutAnswerError(`the upstream's answer was cut short after ${received()}`));
-    };
-    body.on("data", onData);
-    body.once("end", onEnd);
-    body.once("error", onError);
-    body.once("close", onClose);
-  });
 }
 
 function safeDecode(s: string): string | null {
