@@ -14,7 +14,7 @@ export interface RunResult {
 /** The environment for a child: ours without the contract's variables (each test sets its own). */
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base = { ...process.env };
-  for (const k of ["KEYPOOL_STORE", "KEYPOOL_UPSTREAM", "KEYPOOL_KEYS", "KEYPOOL_ADMIN_TOKEN", "KEYPOOL_SECRET_KEY", "KEYPOOL_REDIS_PREFIX", "PORT", "HOST"]) delete base[k];
+  for (const k of ["KEYPOOL_STORE", "KEYPOOL_UPSTREAM", "KEYPOOL_KEYS", "KEYPOOL_ADMIN_TOKEN", "KEYPOOL_SECRET_KEY", "KEYPOOL_REDIS_PREFIX", "KEYPOOL_BUSY_POLL_US", "PORT", "HOST"]) delete base[k];
   return { ...base, ...env };
 }
 

@@ -82,6 +82,38 @@ describe("shutdown when nobody reads the logs", () => {
   });
 });
 
+describe("a gateway with the busy-poll window", () => {
+  let sim: Simulator;
+  let gw: ServeProcess;
+  const OK = key("busypollok");
+  before(async () => {
+    sim = await startSimulator({ keys: { [OK]: "ok" } });
+    gw = await startServe(["--store", "memory", "--health-interval", "0", "--busy-poll", "2000"], { KEYPOOL_UPSTREAM: `${sim.url}/v1`, KEYPOOL_KEYS: OK });
+  });
+  after(async () => {
+    if (gw.child.exitCode === null) gw.child.kill("SIGKILL");
+    await sim.close();
+  });
+
+  it("says so at start, answers, and exits on SIGTERM as one without", async () => {
+    // The banner goes on after the address that startServe waits for.
+    for (let i = 0; i < 200 && !gw.stderr().includes("Ctrl+C"); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.match(gw.stderr(), /busy-poll {3}2000 µs after each request/);
+    const body = { model: "gpt-4o-mini", messages: [{ role: "user", content: "poll" }] };
+    for (let i = 0; i < 20; i++) {
+      const r = await post(gw.url, body);
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+    }
+    assert.equal(sim.stats(OK).requests, 20);
+    const t0 = Date.now();
+    gw.child.kill("SIGTERM");
+    const code = await Promise.race([gw.exited, new Promise<string>((r) => setTimeout(() => r("still running"), 8000))]);
+    assert.equal(code, 0);
+    assert.ok(Date.now() - t0 < 8000);
+  });
+});
+
 describe("two gateway processes on one Redis", () => {
   const url = redisUrl(5);
   const prefix = testPrefix("gateway");
