@@ -15,12 +15,11 @@ export class BusyPoll {
   #until = 0;
   #polling = false;
   #stopped = false;
-  /** Turns of the loop spent polling (for tests and curiosity). */
-  turns = 0;
+  #turns = 0;
 
   readonly #turn = (): void => {
     if (!this.#stopped && performance.now() < this.#until) {
-      this.turns++;
+      this.#turns++;
       setImmediate(this.#turn);
     } else this.#polling = false;
   };
@@ -28,6 +27,11 @@ export class BusyPoll {
   /** `windowUs`: microseconds of polling after each touch; 0 turns it off. */
   constructor(windowUs: number) {
     this.#windowMs = windowUs / 1000;
+  }
+
+  /** Turns of the loop it has kept polling, all told. */
+  get turns(): number {
+    return this.#turns;
   }
 
   /** Whether the loop is being kept polling now. */
