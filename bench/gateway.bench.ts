@@ -28,14 +28,14 @@
  * the default gateway's loop blocks between packets, and on this VM waking
  * its halted vCPU is most of what it adds (src/gateway/http/busy-poll.ts).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SERVE_ENV, SERVE_NODE_FLAGS } from "../src/cli/serve-runtime.ts";
+import { cpuOf, KEYPOOL_BIN, rssMb, runCli, startChild } from "./lib/processes.ts";
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -49,7 +49,6 @@ interface AutocannonInstance extends PromiseLike<AutocannonResult> {
 type Autocannon = (opts: Record<string, unknown>) => AutocannonInstance;
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
-const BIN = fileURLToPath(new URL("../bin/keypool.ts", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /**
  * Load each target takes before the first measured run. The gateway reaches its steady state
@@ -79,52 +78,6 @@ createServer((req, res) => {
 process.on("SIGTERM", () => process.exit(0));
 `;
 
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  stop(): Promise<void>;
-}
-
-function startChild(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = [], script: string[] = [BIN]): Promise<Child> {
-  return new Promise((resolve, reject) => {
-    // The simulator prints its address on stdout, the gateway on stderr (its stdout is JSON logs: drained).
-    const proc = spawn(process.execPath, [...nodeArgs, ...script, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let err = "";
-    const onData = (d: Buffer): void => {
-      err += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m !== null) {
-        proc.stderr!.off("data", onData);
-        proc.stdout!.off("data", onData);
-        proc.stderr!.resume();
-        proc.stdout!.resume();
-        resolve({
-          proc,
-          url: m[1]!,
-          stop: () =>
-            new Promise((r) => {
-              if (proc.exitCode !== null) return r();
-              proc.once("exit", () => r());
-              proc.kill("SIGTERM");
-            }),
-        });
-      }
-    };
-    proc.stderr!.on("data", onData);
-    proc.stdout!.on("data", onData);
-    proc.once("exit", (code) => reject(new Error(`${args[0]} exited with ${code}: ${err}`)));
-  });
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    proc.once("exit", (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`keypool ${args.join(" ")} exited with ${code}`))));
-  });
-}
-
 interface Load {
   rps: number;
   p50: number;
@@ -134,11 +87,6 @@ interface Load {
   cpuUs: number;
 }
 
-/** CPU time (user + system) a process has used, in microseconds. */
-function cpuOf(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10_000;
-}
 
 const pct = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
@@ -193,11 +141,6 @@ async function firstByte({ url, token }: Target, body: string, n: number): Promi
   return { p50: pct(times, 0.5), p99: pct(times, 0.99) };
 }
 
-function rssMb(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
-  return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
-}
 
 const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : "-");
 
@@ -209,9 +152,9 @@ export async function run(): Promise<void> {
   const token = await runCli(["tokens", "add", "--name", "bench"], env);
   // `keypool serve` puts itself in its runtime (src/cli/serve-runtime.ts); the bare proxy gets the same one, for a fair floor.
   const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
-  const gw = await startChild(["serve", "--port", "0"], env, nodeArgs, [process.env.BENCH_KEYPOOL_BIN ?? BIN]);
+  const gw = await startChild(["serve", "--port", "0"], env, nodeArgs, [process.env.BENCH_KEYPOOL_BIN ?? KEYPOOL_BIN]);
   // The same gateway (one store, shared as instances share it) with the busy-poll window, for the one-connection rows.
-  const gwPoll = await startChild(["serve", "--port", "0"], { ...env, KEYPOOL_BUSY_POLL_US: BUSY_POLL_US }, nodeArgs, [process.env.BENCH_KEYPOOL_BIN ?? BIN]);
+  const gwPoll = await startChild(["serve", "--port", "0"], { ...env, KEYPOOL_BUSY_POLL_US: BUSY_POLL_US }, nodeArgs, [process.env.BENCH_KEYPOOL_BIN ?? KEYPOOL_BIN]);
   const base = await startChild([`${sim.url}/v1`], SERVE_ENV, [...SERVE_NODE_FLAGS], ["--input-type=module", "-e", BASELINE, fileURLToPath(new URL("../package.json", import.meta.url))]);
   const direct: Target = { name: "direct", url: sim.url, token: KEYS[0]!, pid: sim.proc.pid! };
   const through: Target = { name: "gateway", url: gw.url, token, pid: gw.proc.pid! };

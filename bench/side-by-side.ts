@@ -21,12 +21,12 @@
  * Swap the gateways' places in a second run: the first-started one can come
  * out a few per cent apart.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { cpuOf, KEYPOOL_BIN, rssMb, runCli, startChild } from "./lib/processes.ts";
 
 interface AutocannonResult {
   requests: { total: number };
@@ -36,8 +36,7 @@ interface AutocannonResult {
 type Autocannon = (opts: Record<string, unknown>) => PromiseLike<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
-const HERE = fileURLToPath(new URL("../bin/keypool.ts", import.meta.url));
-const BINS = (process.env.SBS_BINS ?? `${HERE},${HERE}`).split(",").filter((b) => b !== "");
+const BINS = (process.env.SBS_BINS ?? `${KEYPOOL_BIN},${KEYPOOL_BIN}`).split(",").filter((b) => b !== "");
 const CONNECTIONS = Number(process.env.SBS_CONNECTIONS ?? 64);
 const ROUNDS = Number(process.env.SBS_ROUNDS ?? 3);
 const SECONDS = Number(process.env.SBS_SECONDS ?? 5);
@@ -53,47 +52,15 @@ function envOf(i: number): Record<string, string> {
   return out;
 }
 
-function start(bin: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): Promise<{ proc: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...nodeArgs, bin, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m === null) return;
-      proc.stdout!.off("data", onData);
-      proc.stderr!.off("data", onData);
-      proc.stdout!.resume();
-      proc.stderr!.resume();
-      resolve({ proc, url: m[1]! });
-    };
-    proc.stdout!.on("data", onData);
-    proc.stderr!.on("data", onData);
-    proc.once("exit", (code) => reject(new Error(`keypool ${args[0]} exited with ${code}: ${out}`)));
-  });
-}
-
-/** CPU time (user + system, every thread) a process has used, in microseconds. */
-function cpuOf(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10_000;
-}
-
-function peakRssMb(pid: number): number {
-  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? Number.NaN) / 1024;
-}
-
 const dir = mkdtempSync(join(tmpdir(), "keypool-sbs-"));
-const sim = await start(BINS[0]!, ["sim", "--port", "0", ...KEYS.flatMap((k) => ["--key", `${k}=ok`])], {});
+const sim = await startChild(["sim", "--port", "0", ...KEYS.flatMap((k) => ["--key", `${k}=ok`])], {}, [], [BINS[0]!]);
 const gateways: { name: string; url: string; token: string; proc: ChildProcess }[] = [];
 try {
   for (const [i, bin] of BINS.entries()) {
     const env = { KEYPOOL_STORE: `sqlite:${join(dir, `gw${i}.db`)}`, KEYPOOL_UPSTREAM: `${sim.url}/v1`, KEYPOOL_KEYS: KEYS.join(","), KEYPOOL_HEALTH_INTERVAL_MS: "0", ...envOf(i) };
-    const token = execFileSync(process.execPath, [bin, "tokens", "add", "--name", "sbs"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "ignore"] })
-      .toString()
-      .trim();
+    const token = await runCli(["tokens", "add", "--name", "sbs"], env, bin);
     const nodeArgs = (process.env[`SBS_NODE_ARGS_${i}`] ?? "").split(" ").filter((a) => a !== "");
-    const gw = await start(bin, ["serve", "--port", "0"], env, nodeArgs);
+    const gw = await startChild(["serve", "--port", "0"], env, nodeArgs, [bin]);
     gateways.push({ name: `gw${i}`, url: gw.url, token, proc: gw.proc });
     console.log(`gw${i}: ${bin}${Object.keys(envOf(i)).length > 0 ? ` ${process.env[`SBS_ENV_${i}`]}` : ""}${nodeArgs.length > 0 ? ` node ${nodeArgs.join(" ")}` : ""}`);
   }
@@ -118,7 +85,7 @@ try {
     });
     console.log(`round ${r + 1}: ${parts.join(" | ")}`);
   }
-  console.log(`all rounds: ${gateways.map((g, i) => `${g.name} ${(totals[i]!.cpu / Math.max(1, totals[i]!.requests)).toFixed(1)} µs/req, ${totals[i]!.errors} errors, RSS peak ${peakRssMb(g.proc.pid!).toFixed(0)} MB`).join(" | ")}`);
+  console.log(`all rounds: ${gateways.map((g, i) => `${g.name} ${(totals[i]!.cpu / Math.max(1, totals[i]!.requests)).toFixed(1)} µs/req, ${totals[i]!.errors} errors, RSS peak ${rssMb(g.proc.pid!).peak.toFixed(0)} MB`).join(" | ")}`);
 } finally {
   for (const g of gateways) g.proc.kill("SIGTERM");
   sim.proc.kill("SIGTERM");

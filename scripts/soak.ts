@@ -11,14 +11,12 @@
  * Prints a sample every 20 s (requests so far, RSS, V8 heap in use, open
  * handles), then the answers by status and the first and last samples.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
+import { rssMb, runCli, startChild } from "../bench/lib/processes.ts";
 
-const BIN = fileURLToPath(new URL("../bin/keypool.ts", import.meta.url));
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 32);
 const SAMPLE_MS = 20_000;
@@ -35,26 +33,6 @@ const KEYS: Record<string, string> = {
   [key("slow")]: "slow:ms=50",
 };
 
-function start(args: string[], env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m === null) return;
-      proc.stdout!.off("data", onData);
-      proc.stderr!.off("data", onData);
-      proc.stdout!.resume();
-      proc.stderr!.resume();
-      resolve({ proc, url: m[1]! });
-    };
-    proc.stdout!.on("data", onData);
-    proc.stderr!.on("data", onData);
-    proc.once("exit", (code) => reject(new Error(`keypool ${args[0]} exited with ${code}: ${out}`)));
-  });
-}
-
 interface Sample {
   at: number;
   requests: number;
@@ -64,7 +42,7 @@ interface Sample {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "keypool-soak-"));
-const sim = await start(["sim", "--port", "0", ...Object.entries(KEYS).flatMap(([k, b]) => ["--key", `${k}=${b}`])], {});
+const sim = await startChild(["sim", "--port", "0", ...Object.entries(KEYS).flatMap(([k, b]) => ["--key", `${k}=${b}`])], {});
 const env = {
   KEYPOOL_STORE: `sqlite:${join(dir, "soak.db")}`,
   KEYPOOL_UPSTREAM: `${sim.url}/v1`,
@@ -72,10 +50,8 @@ const env = {
   KEYPOOL_HEALTH_INTERVAL_MS: "10000",
   KEYPOOL_ADMIN_TOKEN: "soak-admin-token-0123456789",
 };
-const token = execFileSync(process.execPath, [BIN, "tokens", "add", "--name", "soak"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "ignore"] })
-  .toString()
-  .trim();
-const gw = await start(["serve", "--port", "0"], env);
+const token = await runCli(["tokens", "add", "--name", "soak"], env);
+const gw = await startChild(["serve", "--port", "0"], env);
 const agent = new Agent({ connections: CLIENTS * 2 });
 const outcomes = new Map<string, number>();
 const count = (what: string | number): void => void outcomes.set(String(what), (outcomes.get(String(what)) ?? 0) + 1);
@@ -123,8 +99,7 @@ async function sample(t0: number): Promise<Sample> {
   const res = await request(`${gw.url}/metrics`, { dispatcher: agent });
   const text = await res.body.text();
   const metric = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text)?.[1] ?? Number.NaN);
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${gw.proc.pid}/status`, "utf8"))?.[1] ?? Number.NaN);
-  return { at: (Date.now() - t0) / 1000, requests: sent, rssMb: rssKb / 1024, heapMb: metric("keypool_nodejs_heap_size_used_bytes") / 1048576, handles: metric("keypool_nodejs_active_handles_total") };
+  return { at: (Date.now() - t0) / 1000, requests: sent, rssMb: rssMb(gw.proc.pid!).rss, heapMb: metric("keypool_nodejs_heap_size_used_bytes") / 1048576, handles: metric("keypool_nodejs_active_handles_total") };
 }
 
 const show = (s: Sample): string => `${s.at.toFixed(0).padStart(5)} s ${String(s.requests).padStart(9)} requests   RSS ${s.rssMb.toFixed(0)} MB   heap ${s.heapMb.toFixed(1)} MB   handles ${s.handles}`;
@@ -152,8 +127,7 @@ try {
     console.log(`from the first sample to the last: RSS ${first.rssMb.toFixed(0)} → ${last.rssMb.toFixed(0)} MB (peak ${Math.max(...samples.map((s) => s.rssMb)).toFixed(0)}), heap ${first.heapMb.toFixed(1)} → ${last.heapMb.toFixed(1)} MB, handles ${first.handles} → ${last.handles}`);
   }
 } finally {
-  gw.proc.kill("SIGTERM");
-  sim.proc.kill("SIGTERM");
+  await Promise.all([gw.stop(), sim.stop()]);
   await agent.close();
   rmSync(dir, { recursive: true, force: true });
 }
