@@ -26,6 +26,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { maskSecret } from "../src/util/mask.ts";
 import { cpuOf, KEYPOOL_BIN, rssMb, runCli, startChild } from "./lib/processes.ts";
 
 interface AutocannonResult {
@@ -52,6 +53,13 @@ function envOf(i: number): Record<string, string> {
   return out;
 }
 
+/** A gateway's extra environment as printed: values of secret-looking names (KEYPOOL_ADMIN_TOKEN, KEYPOOL_KEYS, ...) masked. */
+function shown(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([k, v]) => ` ${k}=${/(?:^|_)(?:TOKEN|KEYS?|SECRET|PASSWORD)(?:_|$)/i.test(k) ? v.split(",").map(maskSecret).join(",") : v}`)
+    .join("");
+}
+
 const dir = mkdtempSync(join(tmpdir(), "keypool-sbs-"));
 const sim = await startChild(["sim", "--port", "0", ...KEYS.flatMap((k) => ["--key", `${k}=ok`])], {}, [], [BINS[0]!]);
 const gateways: { name: string; url: string; token: string; proc: ChildProcess }[] = [];
@@ -62,7 +70,7 @@ try {
     const nodeArgs = (process.env[`SBS_NODE_ARGS_${i}`] ?? "").split(" ").filter((a) => a !== "");
     const gw = await startChild(["serve", "--port", "0"], env, nodeArgs, [bin]);
     gateways.push({ name: `gw${i}`, url: gw.url, token, proc: gw.proc });
-    console.log(`gw${i}: ${bin}${Object.keys(envOf(i)).length > 0 ? ` ${process.env[`SBS_ENV_${i}`]}` : ""}${nodeArgs.length > 0 ? ` node ${nodeArgs.join(" ")}` : ""}`);
+    console.log(`gw${i}: ${bin}${shown(envOf(i))}${nodeArgs.length > 0 ? ` node ${nodeArgs.join(" ")}` : ""}`);
   }
   const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "side by side" }], ...(STREAM ? { stream: true } : {}) });
   const load = (g: (typeof gateways)[number], connections: number, duration: number): PromiseLike<AutocannonResult> =>
