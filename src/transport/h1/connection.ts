@@ -14,6 +14,7 @@ import { Deadline } from "./deadline.ts";
 import { H1Error, type H1ErrorCode } from "./errors.ts";
 import { requestHead } from "./request-head.ts";
 import { ResponseParser, type HeaderMap, type ResponseHead } from "./response-parser.ts";
+import { holdUntilTurnEnds, inFlight } from "./write-batch.ts";
 
 export interface ExchangeOptions {
   method: string;
@@ -152,6 +153,7 @@ export class Connection {
       return Promise.reject(err);
     }
     this.#busy = true;
+    inFlight.count++;
     this.#sent++;
     this.#path = path;
     this.#options = o;
@@ -162,12 +164,15 @@ export class Connection {
     this.#signal = o.signal;
     o.signal.addEventListener("abort", this.#onAbort);
     const socket = this.socket;
+    // With other exchanges in flight, it leaves with the turn's other requests (write-batch.ts).
+    const batched = inFlight.count > 1;
+    if (batched) holdUntilTurnEnds(socket);
     if (o.body === null || o.body.length === 0) socket.write(head, "latin1");
     else {
-      socket.cork();
+      if (!batched) socket.cork();
       socket.write(head, "latin1");
       socket.write(o.body);
-      socket.uncork();
+      if (!batched) socket.uncork();
     }
     this.#headersTimeoutMs = o.headersTimeoutMs;
     if (o.headersTimeoutMs > 0 && this.#connected) this.#arm("KP_H1_HEADERS_TIMEOUT", o.headersTimeoutMs);
@@ -316,6 +321,7 @@ export class Connection {
   }
 
   #finishExchange(): void {
+    if (this.#busy) inFlight.count--;
     this.#busy = false;
     this.#options = null;
     this.#head = null;

@@ -11,7 +11,7 @@ import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import { connect as netConnect, createServer as createNetServer, Socket, type AddressInfo, type Server as NetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getDefaultHighWaterMark, type Readable } from "node:stream";
@@ -709,6 +709,56 @@ describe("H1Agent: answers that come whole", () => {
     const res = await agent.request(up.origin, "/v1/x", opts());
     assert.equal(res.whole, null);
     assert.equal(await text(res.body), "0123456789", "the bytes of the head's read come first, then the rest");
+  });
+});
+
+describe("H1Agent: requests written in one turn of the loop", () => {
+  /** Two idle kept-alive connections to an upstream that answers every request whole; client sockets as they write. */
+  async function twoWarm(t: TestContext): Promise<{ agent: H1Agent; origin: string; writers: Socket[] }> {
+    const up = await rawUpstream(t, (req) => req.socket.write(answer(`to ${req.path}`)));
+    const agent = agentFor(t);
+    await Promise.all([agent.request(up.origin, "/warm-1", opts()), agent.request(up.origin, "/warm-2", opts())]);
+    assert.deepEqual(agent.stats(up.origin), { open: 2, idle: 2 });
+    const writers: Socket[] = [];
+    const write = Socket.prototype.write;
+    t.mock.method(Socket.prototype, "write", function (this: Socket, ...args: Parameters<Socket["write"]>) {
+      if (!writers.includes(this)) writers.push(this);
+      return write.apply(this, args);
+    });
+    return { agent, origin: up.origin, writers };
+  }
+
+  it("holds a request written while another is in flight until the turn ends, then sends both", T, async (t) => {
+    const { agent, origin, writers } = await twoWarm(t);
+    const a = agent.request(origin, "/a", opts({ method: "POST", body: Buffer.from("{}") }));
+    const b = agent.request(origin, "/b", opts({ method: "POST", body: Buffer.from("{}") }));
+    assert.equal(writers.length, 2);
+    assert.equal(writers[0]!.writableCorked, 0, "the first request, alone in flight, left at once");
+    assert.equal(writers[1]!.writableCorked, 1, "the second waits for the turn's end");
+    assert.ok(writers[1]!.writableLength > 0, "its bytes are held, not sent");
+    await new Promise((r) => setImmediate(r));
+    assert.equal(writers[1]!.writableCorked, 0, "and leaves once the turn is over");
+    const [ra, rb] = await Promise.all([a, b]);
+    assert.equal(await text(ra.body), "to /a");
+    assert.equal(await text(rb.body), "to /b");
+  });
+
+  it("sends a request alone in flight at once, and counts none in flight once exchanges end, fail or are aborted", T, async (t) => {
+    const { inFlight } = await import("../../../src/transport/h1/write-batch.ts");
+    const { agent, origin, writers } = await twoWarm(t);
+    assert.equal(inFlight.count, 0);
+    const lone = agent.request(origin, "/lone", opts({ method: "POST", body: Buffer.from("{}") }));
+    assert.equal(writers[0]!.writableCorked, 0, "nothing else in flight: no wait");
+    assert.equal(inFlight.count, 1);
+    assert.equal(await text((await lone).body), "to /lone");
+    assert.equal(inFlight.count, 0);
+    const ac = new AbortController();
+    const aborted = agent.request(origin, "/aborted", opts({ signal: ac.signal }));
+    ac.abort(new Error("caller left"));
+    await assert.rejects(aborted, /caller left/);
+    const silent = await rawUpstream(t, () => {});
+    await assert.rejects(agent.request(silent.origin, "/silent", opts({ headersTimeoutMs: 50 })), (err) => codeOf(err) === "KP_H1_HEADERS_TIMEOUT");
+    assert.equal(inFlight.count, 0, "an exchange that ended badly is no longer in flight");
   });
 });
 
