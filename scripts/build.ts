@@ -2,7 +2,8 @@
  * The package build.
  *
  *   node scripts/build.ts             dist/: JavaScript and .d.ts from src/ (tsconfig.build.json),
- *                                     the dashboard's static files, an executable bin
+ *                                     the dashboard's static files, an executable bin (npm start
+ *                                     runs the gateway from there: see package.json's prestart)
  *   node scripts/build.ts --prepack   the build, then package.json's exports pointed at dist/
  *                                     for the tarball (npm's prepack: `npm pack`, `npm publish`)
  *   node scripts/build.ts --postpack  package.json put back as it was (npm's postpack)
@@ -39,16 +40,26 @@ export function packedExports(exports: Exports): Exports {
 
 export function build(): void {
   const dist = join(ROOT, "dist");
-  rmSync(dist, { recursive: true, force: true });
+  // Built aside and swapped in whole: a gateway running from dist/ (npm start) that loads a module
+  // lazily never finds the folder half-written, and a failed build leaves the last one in place.
+  const next = join(ROOT, ".tmp", `dist-next-${process.pid}`);
+  const old = join(ROOT, ".tmp", `dist-old-${process.pid}`);
+  rmSync(next, { recursive: true, force: true });
   const tsc = join(dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin", "tsc");
-  const r = spawnSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.build.json")], { stdio: "inherit" });
-  if (r.status !== 0) throw new Error(`tsc failed (exit ${r.status ?? r.signal})`);
-  // Read from disk at run time next to the code that reads them (src/dashboard/assets.ts: ./public/).
-  cpSync(join(ROOT, "src/dashboard/public"), join(dist, "dashboard/public"), { recursive: true });
-  chmodSync(join(dist, "bin/keypool.js"), 0o755);
-  for (const f of ["index.js", "index.d.ts", "bin/keypool.js", "dashboard/public/index.html"]) {
-    if (!existsSync(join(dist, f))) throw new Error(`dist/${f} is missing after the build`);
+  const r = spawnSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", next], { stdio: "inherit" });
+  if (r.status !== 0) {
+    rmSync(next, { recursive: true, force: true });
+    throw new Error(`tsc failed (exit ${r.status ?? r.signal})`);
   }
+  // Read from disk at run time next to the code that reads them (src/dashboard/assets.ts: ./public/).
+  cpSync(join(ROOT, "src/dashboard/public"), join(next, "dashboard/public"), { recursive: true });
+  chmodSync(join(next, "bin/keypool.js"), 0o755);
+  for (const f of ["index.js", "index.d.ts", "bin/keypool.js", "dashboard/public/index.html"]) {
+    if (!existsSync(join(next, f))) throw new Error(`dist/${f} is missing after the build`);
+  }
+  if (existsSync(dist)) renameSync(dist, old);
+  renameSync(next, dist);
+  rmSync(old, { recursive: true, force: true });
 }
 
 function restore(): void {
