@@ -20,8 +20,9 @@
  * length, BENCH_WARMUP_SECONDS (default 8) the load each target takes before
  * the first run, BENCH_STORE the gateway's store (default a temp SQLite file),
  * BENCH_GATEWAY_NODE_ARGS extra node flags for the gateway (e.g. --cpu-prof),
- * BENCH_KEYPOOL_BIN another checkout's bin/keypool.ts for the gateway (to
- * measure a change side by side), BENCH_BUSY_POLL_US the busy-poll window of
+ * BENCH_KEYPOOL_BIN another bin for the gateway (default: this checkout's
+ * dist/bin/keypool.js, built first, as `npm start` runs it; another checkout's
+ * to measure a change), BENCH_BUSY_POLL_US the busy-poll window of
  * the second gateway measured at one connection (default 300).
  *
  * At one connection a second gateway runs too, with `KEYPOOL_BUSY_POLL_US`:
@@ -35,7 +36,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SERVE_ENV, SERVE_NODE_FLAGS } from "../src/cli/serve-runtime.ts";
-import { cpuOf, KEYPOOL_BIN, rssMb, runCli, startChild } from "./lib/processes.ts";
+import { cpuOf, rssMb, runCli, servedBin, startChild } from "./lib/processes.ts";
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -152,9 +153,10 @@ export async function run(): Promise<void> {
   const token = await runCli(["tokens", "add", "--name", "bench"], env);
   // `keypool serve` puts itself in its runtime (src/cli/serve-runtime.ts); the bare proxy gets the same one, for a fair floor.
   const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
-  const gw = await startChild(["serve", "--port", "0"], env, nodeArgs, [process.env.BENCH_KEYPOOL_BIN ?? KEYPOOL_BIN]);
+  const bin = process.env.BENCH_KEYPOOL_BIN ?? servedBin();
+  const gw = await startChild(["serve", "--port", "0"], env, nodeArgs, [bin]);
   // The same gateway (one store, shared as instances share it) with the busy-poll window, for the one-connection rows.
-  const gwPoll = await startChild(["serve", "--port", "0"], { ...env, KEYPOOL_BUSY_POLL_US: BUSY_POLL_US }, nodeArgs, [process.env.BENCH_KEYPOOL_BIN ?? KEYPOOL_BIN]);
+  const gwPoll = await startChild(["serve", "--port", "0"], { ...env, KEYPOOL_BUSY_POLL_US: BUSY_POLL_US }, nodeArgs, [bin]);
   const base = await startChild([`${sim.url}/v1`], SERVE_ENV, [...SERVE_NODE_FLAGS], ["--input-type=module", "-e", BASELINE, fileURLToPath(new URL("../package.json", import.meta.url))]);
   const direct: Target = { name: "direct", url: sim.url, token: KEYS[0]!, pid: sim.proc.pid! };
   const through: Target = { name: "gateway", url: gw.url, token, pid: gw.proc.pid! };

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
-import { rssMb, runCli, startChild } from "../bench/lib/processes.ts";
+import { rssMb, runCli, servedBin, startChild } from "../bench/lib/processes.ts";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 32);
@@ -51,7 +51,8 @@ const env = {
   KEYPOOL_ADMIN_TOKEN: "soak-admin-token-0123456789",
 };
 const token = await runCli(["tokens", "add", "--name", "soak"], env);
-const gw = await startChild(["serve", "--port", "0"], env);
+// The gateway as npm start runs it (built dist/), whose RSS the README reports.
+const gw = await startChild(["serve", "--port", "0"], env, [], [servedBin()]);
 const agent = new Agent({ connections: CLIENTS * 2 });
 const outcomes = new Map<string, number>();
 const count = (what: string | number): void => void outcomes.set(String(what), (outcomes.get(String(what)) ?? 0) + 1);

@@ -6,9 +6,20 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { build } from "../../scripts/build.ts";
 
-/** This checkout's CLI. */
+/** This checkout's CLI, from its sources (Node strips the types). */
 export const KEYPOOL_BIN = fileURLToPath(new URL("../../bin/keypool.ts", import.meta.url));
+
+/**
+ * The gateway as `npm start` and the installed package run it: dist/, built now from this
+ * checkout's sources. Not the sources themselves: stripping types at run time keeps the stripper
+ * (a wasm module) and every file's source in memory, ~20 MB of a gateway's RSS.
+ */
+export function servedBin(): string {
+  build();
+  return fileURLToPath(new URL("../../dist/bin/keypool.js", import.meta.url));
+}
 
 export interface Child {
   proc: ChildProcess;

@@ -26,7 +26,7 @@ describe("the gateway's runtime: what to re-execute with", () => {
     assert.deepEqual(missingFlags(SERVE_NODE_FLAGS, ["--max_old_space_size=4096", "--allocation-site-pretenuring"], "--max-semi-space-size=32 --maglev"), []);
     const plan = serveReexec(argv, ["--inspect"], { MALLOC_ARENA_MAX: "4", NODE_OPTIONS: "--max-old-space-size=2048" }, "/usr/bin/node");
     assert.ok(plan !== null);
-    assert.deepEqual(plan.args.slice(0, 4), ["/usr/bin/node", "--inspect", "--no-allocation-site-pretenuring", "--max-semi-space-size=4"]);
+    assert.deepEqual(plan.args.slice(0, 4), ["/usr/bin/node", "--inspect", "--no-allocation-site-pretenuring", "--max-semi-space-size=16"]);
     assert.ok(!plan.args.some((a) => a.startsWith("--max-old-space-size")), "NODE_OPTIONS already sets it");
     assert.equal(plan.env.MALLOC_ARENA_MAX, "4");
     assert.equal(serveReexec(argv, [...SERVE_NODE_FLAGS], { MALLOC_ARENA_MAX: "1" }, "/usr/bin/node"), null, "nothing missing");
