@@ -4,8 +4,9 @@
  * when asked for), the environment's proxy (`HTTPS_PROXY`/`HTTP_PROXY`/
  * `NO_PROXY`), or a credential's own proxy URL (both undici).
  */
-import { Agent, EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { H1Agent } from "./h1/agent.ts";
+import { undici } from "./undici-lazy.ts";
 
 export interface DispatcherOptions {
   connectMs: number;
@@ -35,7 +36,7 @@ export class Dispatchers {
     if (proxy === null) return (this.#default ??= this.#fromEnv());
     let d = this.#byProxy.get(proxy);
     if (d === undefined) {
-      d = new ProxyAgent({ uri: proxy, connections: this.#opts.connections ?? 256, connect: { timeout: this.#opts.connectMs } });
+      d = new (undici().ProxyAgent)({ uri: proxy, connections: this.#opts.connections ?? 256, connect: { timeout: this.#opts.connectMs } });
       this.#byProxy.set(proxy, d);
     }
     return d;
@@ -46,8 +47,8 @@ export class Dispatchers {
     const hasProxy = [env.HTTPS_PROXY, env.https_proxy, env.HTTP_PROXY, env.http_proxy].some((v) => v !== undefined && v !== "");
     const connections = this.#opts.connections ?? 256;
     const common = { connections, connect: { timeout: this.#opts.connectMs }, keepAliveTimeout: KEEP_ALIVE_MS };
-    if (hasProxy) return new EnvHttpProxyAgent(common);
-    return this.#opts.client === "undici" ? new Agent(common) : new H1Agent({ connections, connectMs: this.#opts.connectMs, keepAliveMs: KEEP_ALIVE_MS });
+    if (hasProxy) return new (undici().EnvHttpProxyAgent)(common);
+    return this.#opts.client === "undici" ? new (undici().Agent)(common) : new H1Agent({ connections, connectMs: this.#opts.connectMs, keepAliveMs: KEEP_ALIVE_MS });
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
 /** One HTTP exchange with the upstream (keypool's HTTP/1.1 client, or undici behind a proxy), its failures named. */
 import type { Readable } from "node:stream";
-import { request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { H1Agent } from "./h1/agent.ts";
+import { undici } from "./undici-lazy.ts";
 import type { HeaderGetter } from "../pool/ratelimit-headers.ts";
 import type { TransportFailure } from "../pool/outcome.ts";
 import type { UpstreamTarget } from "./upstream-url.ts";
@@ -63,7 +64,7 @@ export async function send(url: string | UpstreamTarget, o: SendOptions): Promis
       headersTimeout: o.headersTimeoutMs,
       bodyTimeout: o.bodyTimeoutMs,
     };
-    const res = typeof url === "string" ? await request(url, { ...options, dispatcher: d }) : await d.request({ ...options, origin: url.origin, path: url.path });
+    const res = typeof url === "string" ? await undici().request(url, { ...options, dispatcher: d }) : await d.request({ ...options, origin: url.origin, path: url.path });
     return { status: res.statusCode, headers: res.headers, body: res.body, whole: null };
   } catch (err) {
     const failure = failureOf(err, o.signal);

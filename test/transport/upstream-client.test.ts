@@ -56,6 +56,35 @@ describe("the upstream client", () => {
     await withEnv("fetch", () => assert.rejects(createPool({ health: false }), (err: unknown) => err instanceof ConfigError && /KEYPOOL_UPSTREAM_CLIENT/.test(err.message) && /"fetch"/.test(err.message)));
   });
 
+  it("leaves undici unloaded until a call needs it (a proxy), so a direct pool doesn't carry it", async () => {
+    const echo = await echoServer();
+    try {
+      const src = (f: string): string => JSON.stringify(fileURLToPath(new URL(`../../src/${f}`, import.meta.url)));
+      const script = `
+        const { createRequire } = await import("node:module");
+        const { createPool } = await import(${src("create-pool.ts")});
+        const { undiciLoaded } = await import(${src("transport/undici-lazy.ts")});
+        const inCache = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes("/node_modules/undici/"));
+        const pool = await createPool({ upstream: ${JSON.stringify(`${echo.url}/v1`)}, keys: [${JSON.stringify(KEY)}], health: false });
+        const res = await pool.fetch("https://api.openai.com/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+        await res.arrayBuffer();
+        const direct = { status: res.status, loaded: undiciLoaded(), cached: inCache() };
+        pool.dispatchers.for("http://127.0.0.1:9");
+        console.log(JSON.stringify({ direct, proxied: { loaded: undiciLoaded(), cached: inCache() } }));
+        await pool.close();`;
+      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, HTTPS_PROXY: "", HTTP_PROXY: "", https_proxy: "", http_proxy: "", KEYPOOL_UPSTREAM_CLIENT: "" } });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      const timer = setTimeout(() => child.kill(), 10_000);
+      const [code] = (await once(child, "exit")) as [number | null];
+      clearTimeout(timer);
+      assert.equal(code, 0, out);
+      assert.deepEqual(JSON.parse(out), { direct: { status: 200, loaded: false, cached: false }, proxied: { loaded: true, cached: true } });
+    } finally {
+      await echo.close();
+    }
+  });
+
   it("lets a process exit with idle keep-alive connections open (a script that forgot close())", async () => {
     const echo = await echoServer();
     try {
