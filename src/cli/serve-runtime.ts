@@ -18,6 +18,10 @@
  *   alternating rounds at 64 connections: JSON 25.6 → 28.8 % of direct with
  *   8 MB, 27.5 → 30.8 % with 16 MB; RSS +5 and +15 MB, affordable since the
  *   gateway runs from dist/ (npm start), not from stripped sources (~20 MB).
+ *   Measured again once little was promoted any more (dispatch's WholeAnswer):
+ *   streamed 34.5 % of direct with 16 MB against 29.3 % with 8 and 28.9 % with
+ *   4 (ahead in 5 of 5 rounds), JSON 31.6 against 31.3 % with 4; RSS 130 MB
+ *   against 113 and 104 (bench/alternating.ts).
  * - `--max-old-space-size=512`: with a limit of 1 GB or more (the default here
  *   is a quarter of the RAM) V8 lets the old generation grow to 4× its live size
  *   between full collections; below, by less. ~50 MB less at peak, same
