@@ -19,18 +19,10 @@
  * ALT_STREAM=1  streamed chat completions instead of JSON
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runLoad } from "./lib/load.ts";
 import { cpuOf, rssMb, runCli, servedBin, startChild, type Child } from "./lib/processes.ts";
-
-interface AutocannonResult {
-  requests: { total: number };
-  non2xx: number;
-  errors: number;
-}
-type Autocannon = (opts: Record<string, unknown>) => PromiseLike<AutocannonResult>;
-const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
 const ROUNDS = Number(process.env.ALT_ROUNDS ?? 6);
 const SECONDS = Number(process.env.ALT_SECONDS ?? 5);
@@ -67,7 +59,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 async function load(t: Target, body: string): Promise<Run> {
   const cpu0 = cpuOf(t.pid);
-  const r = await autocannon({
+  const r = await runLoad({
     url: `${t.url}/v1/chat/completions`,
     method: "POST",
     headers: { authorization: `Bearer ${t.token}`, "content-type": "application/json" },
@@ -75,7 +67,7 @@ async function load(t: Target, body: string): Promise<Run> {
     connections: CONNECTIONS,
     duration: SECONDS,
   });
-  return { rps: r.requests.total / SECONDS, cpuUs: (cpuOf(t.pid) - cpu0) / Math.max(1, r.requests.total), errors: r.non2xx + r.errors };
+  return { rps: r.rps, cpuUs: (cpuOf(t.pid) - cpu0) / Math.max(1, r.requests), errors: r.non2xx + r.errors };
 }
 
 export async function run(): Promise<void> {
