@@ -96,13 +96,21 @@ describe("upstream faults at the gateway", () => {
     const hang = [proofKey("hang1"), proofKey("hang2")];
     const ok = [proofKey("hangok1"), proofKey("hangok2"), proofKey("hangok3")];
     const h = await gateway({ ...Object.fromEntries(ok.map((k) => [k, "ok"])), [hang[0]!]: "hang", [hang[1]!]: "hang:after=request" });
+    // Ejections as they happen: a key ejected early in a fast run may have served its 800 ms of
+    // cooling and be active again by the end, which is the policy working, not failing.
+    const moves: { key: string; to: string | null }[] = [];
+    const idOf = new Map([...hang, ...ok].map((k) => [h.pool.get(k)!.id, k]));
+    h.pool.on("state", (ev: { credentialId: string; to: string | null }) => moves.push({ key: idOf.get(ev.credentialId) ?? ev.credentialId, to: ev.to }));
     const c = h.client();
     const done = await calls(load, "hang", 30, 6, (i) => (i % 3 === 0 ? askStream(c, i) : ask(c, i)));
     fig.fault("2 of 5 keys hang");
     assert.deepEqual(done.filter((x) => !x.ok).map((x) => x.error), [], "every call was answered by another key");
     assert.ok(slowest(done) < DEADLINE + MARGIN, `slowest call ${slowest(done).toFixed(0)} ms`);
-    for (const k of hang) assert.equal(stateOf(h, k), "cooling", "a hanging key is ejected after repeated timeouts");
-    for (const k of ok) assert.equal(stateOf(h, k), "active");
+    for (const k of hang) assert.ok(moves.some((m) => m.key === k && m.to === "cooling"), `a hanging key is ejected after repeated timeouts: ${JSON.stringify(moves)}`);
+    for (const k of ok) {
+      assert.equal(stateOf(h, k), "active");
+      assert.deepEqual(moves.filter((m) => m.key === k), [], "a good key never left active");
+    }
     fig.timing("hangs: slowest call (failover)", slowest(done));
     t.diagnostic(`30 calls, none failed, slowest ${slowest(done).toFixed(0)} ms; hanging keys: ${hang.map((k) => stateOf(h, k)).join(", ")}`);
   });
