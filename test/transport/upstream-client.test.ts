@@ -1,7 +1,5 @@
 /** Which HTTP client carries upstream calls: keypool's own by default, undici when asked, undici behind a proxy. */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { Agent, ProxyAgent } from "undici";
@@ -9,6 +7,7 @@ import { createPool } from "../../src/create-pool.ts";
 import { ConfigError } from "../../src/errors/config-error.ts";
 import { H1Agent } from "../../src/transport/h1/agent.ts";
 import { echoServer } from "../helpers/echo-server.ts";
+import { runModuleScript, srcImport } from "../helpers/module-script.ts";
 
 const KEY = "sk-test-aaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
@@ -59,7 +58,7 @@ describe("the upstream client", () => {
   it("leaves undici unloaded until a call needs it (a proxy), so a direct pool doesn't carry it", async () => {
     const echo = await echoServer();
     try {
-      const src = (f: string): string => JSON.stringify(fileURLToPath(new URL(`../../src/${f}`, import.meta.url)));
+      const src = srcImport;
       const script = `
         const { createRequire } = await import("node:module");
         const { createPool } = await import(${src("create-pool.ts")});
@@ -72,12 +71,7 @@ describe("the upstream client", () => {
         pool.dispatchers.for("http://127.0.0.1:9");
         console.log(JSON.stringify({ direct, proxied: { loaded: undiciLoaded(), cached: inCache() } }));
         await pool.close();`;
-      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, HTTPS_PROXY: "", HTTP_PROXY: "", https_proxy: "", http_proxy: "", KEYPOOL_UPSTREAM_CLIENT: "" } });
-      let out = "";
-      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-      const timer = setTimeout(() => child.kill(), 10_000);
-      const [code] = (await once(child, "exit")) as [number | null];
-      clearTimeout(timer);
+      const { code, out } = await runModuleScript(script, { env: { ...process.env, HTTPS_PROXY: "", HTTP_PROXY: "", https_proxy: "", http_proxy: "", KEYPOOL_UPSTREAM_CLIENT: "" } });
       assert.equal(code, 0, out);
       assert.deepEqual(JSON.parse(out), { direct: { status: 200, loaded: false, cached: false }, proxied: { loaded: true, cached: true } });
     } finally {
@@ -95,12 +89,7 @@ describe("the upstream client", () => {
         const r = await a.request(${JSON.stringify(echo.url)}, "/v1/x", { method: "POST", headers: {}, body: Buffer.from("{}"), signal: new AbortController().signal, headersTimeoutMs: 1000, bodyTimeoutMs: 1000 });
         for await (const _ of r.body);
         console.log(r.status, JSON.stringify(a.stats(${JSON.stringify(echo.url)})));`;
-      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-      let out = "";
-      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-      const timer = setTimeout(() => child.kill(), 5000);
-      const [code] = (await once(child, "exit")) as [number | null];
-      clearTimeout(timer);
+      const { code, out } = await runModuleScript(script, { timeoutMs: 5000 });
       assert.equal(out.trim(), '200 {"open":1,"idle":1}', "the request was answered and its connection kept for reuse");
       assert.equal(code, 0, "the process exited on its own (killed after 5 s otherwise)");
     } finally {

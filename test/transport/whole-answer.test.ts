@@ -7,15 +7,13 @@
  * several full collections a second and ~15 % of the gateway's CPU).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { text } from "node:stream/consumers";
-import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import { createPool } from "../../src/create-pool.ts";
 import type { Pool } from "../../src/pool/pool.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { dispatch } from "../../src/transport/dispatch.ts";
+import { runModuleScript, srcImport } from "../helpers/module-script.ts";
 
 const KEY = "sk-whole-00000000000000000000001";
 const BODY = Buffer.from(JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello" }] }));
@@ -48,7 +46,7 @@ test("a whole answer's body getter is its class's, not its own, and reads the sa
 });
 
 test("a whole answer has fast properties (V8's own view, in a child process)", async () => {
-  const src = (f: string): string => JSON.stringify(fileURLToPath(new URL(`../../src/${f}`, import.meta.url)));
+  const src = srcImport;
   const script = `
     const { createPool } = await import(${src("create-pool.ts")});
     const { dispatch } = await import(${src("transport/dispatch.ts")});
@@ -58,12 +56,7 @@ test("a whole answer has fast properties (V8's own view, in a child process)", a
     for (let i = 0; i < 3; i++) { const d = await dispatch(pool, pool.dispatchers, req); out.push({ whole: d.whole !== null, fast: %HasFastProperties(d) }); }
     console.log(JSON.stringify(out));
     await pool.close();`;
-  const child = spawn(process.execPath, ["--allow-natives-syntax", "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const timer = setTimeout(() => child.kill(), 15_000);
-  const [code] = (await once(child, "exit")) as [number | null];
-  clearTimeout(timer);
+  const { code, out } = await runModuleScript(script, { nodeArgs: ["--allow-natives-syntax"], timeoutMs: 15_000 });
   assert.equal(code, 0, out);
   assert.deepEqual(JSON.parse(out), Array.from({ length: 3 }, () => ({ whole: true, fast: true })));
 });
