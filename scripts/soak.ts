@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { rssMb, runCli, servedBin, startChild } from "../bench/lib/processes.ts";
+import { scrubSecrets } from "../src/util/scrub.ts";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 32);
@@ -56,6 +57,7 @@ const gw = await startChild(["serve", "--port", "0"], env, [], [servedBin()]);
 const agent = new Agent({ connections: CLIENTS * 2 });
 const outcomes = new Map<string, number>();
 const count = (what: string | number): void => void outcomes.set(String(what), (outcomes.get(String(what)) ?? 0) + 1);
+const serverErrors: string[] = [];
 let sent = 0;
 
 const chat = (stream: boolean): string => JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: `soak ${sent}` }], ...(stream ? { stream: true } : {}) });
@@ -69,6 +71,13 @@ async function send(path: string, init: { method?: "GET" | "POST"; body?: string
     dispatcher: agent,
     signal: ac.signal,
   });
+  if (res.statusCode >= 500) {
+    // A 5xx is counted with keypool's error code, and the first few are shown: what failed, not only that it did.
+    const body = await res.body.text();
+    count(`${res.statusCode} ${/"code":"([^"]+)"/.exec(body)?.[1] ?? "(no code)"}`);
+    if (serverErrors.length < 5) serverErrors.push(`${path} ${res.statusCode}: ${scrubSecrets(body).slice(0, 400)}`);
+    return;
+  }
   count(res.statusCode);
   if (init.dropAfterFirst !== true) {
     await res.body.text();
@@ -123,6 +132,7 @@ try {
   })();
   await Promise.all([...clients, sampler]);
   console.log("answers:", [...outcomes].map(([k, v]) => `${k}: ${v}`).join(", "));
+  for (const e of serverErrors) console.log(`  ${e}`);
   if (samples.length >= 2) {
     const [first, last] = [samples[0]!, samples.at(-1)!];
     console.log(`from the first sample to the last: RSS ${first.rssMb.toFixed(0)} → ${last.rssMb.toFixed(0)} MB (peak ${Math.max(...samples.map((s) => s.rssMb)).toFixed(0)}), heap ${first.heapMb.toFixed(1)} → ${last.heapMb.toFixed(1)} MB, handles ${first.handles} → ${last.handles}`);
