@@ -14,7 +14,7 @@ import { Deadline } from "./deadline.ts";
 import { H1Error, type H1ErrorCode } from "./errors.ts";
 import { requestHead } from "./request-head.ts";
 import { ResponseParser, type HeaderMap, type ResponseHead } from "./response-parser.ts";
-import { holdUntilTurnEnds, inFlight } from "./write-batch.ts";
+import { inFlight, uncorkAtTurnEnd } from "./write-batch.ts";
 
 export interface ExchangeOptions {
   method: string;
@@ -164,16 +164,12 @@ export class Connection {
     this.#signal = o.signal;
     o.signal.addEventListener("abort", this.#onAbort);
     const socket = this.socket;
-    // With other exchanges in flight, it leaves with the turn's other requests (write-batch.ts).
-    const batched = inFlight.count > 1;
-    if (batched) holdUntilTurnEnds(socket);
-    if (o.body === null || o.body.length === 0) socket.write(head, "latin1");
-    else {
-      if (!batched) socket.cork();
-      socket.write(head, "latin1");
-      socket.write(o.body);
-      if (!batched) socket.uncork();
-    }
+    socket.cork();
+    socket.write(head, "latin1");
+    if (o.body !== null && o.body.length > 0) socket.write(o.body);
+    // Alone in flight it leaves now; with others, with the turn's other requests (write-batch.ts).
+    if (inFlight.count > 1) uncorkAtTurnEnd(socket);
+    else socket.uncork();
     this.#headersTimeoutMs = o.headersTimeoutMs;
     if (o.headersTimeoutMs > 0 && this.#connected) this.#arm("KP_H1_HEADERS_TIMEOUT", o.headersTimeoutMs);
     return new Promise((resolve, reject) => {

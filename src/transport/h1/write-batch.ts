@@ -19,9 +19,8 @@ function flush(): void {
   for (const s of sockets) s.uncork();
 }
 
-/** Corks `socket` until the end of this turn of the loop; writes made meanwhile leave in one syscall then. */
-export function holdUntilTurnEnds(socket: Socket): void {
-  socket.cork();
+/** Uncorks a corked `socket` at the end of this turn of the loop: what it holds leaves in one syscall then. */
+export function uncorkAtTurnEnd(socket: Socket): void {
   if (held.push(socket) === 1) setImmediate(flush);
 }
 
