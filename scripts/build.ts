@@ -46,16 +46,18 @@ export function build(): void {
   const old = join(ROOT, ".tmp", `dist-old-${process.pid}`);
   rmSync(next, { recursive: true, force: true });
   const tsc = join(dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin", "tsc");
-  const r = spawnSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", next], { stdio: "inherit" });
-  if (r.status !== 0) {
+  try {
+    const r = spawnSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", next], { stdio: "inherit" });
+    if (r.status !== 0) throw new Error(`tsc failed (exit ${r.status ?? r.signal})`);
+    // Read from disk at run time next to the code that reads them (src/dashboard/assets.ts: ./public/).
+    cpSync(join(ROOT, "src/dashboard/public"), join(next, "dashboard/public"), { recursive: true });
+    chmodSync(join(next, "bin/keypool.js"), 0o755);
+    for (const f of ["index.js", "index.d.ts", "bin/keypool.js", "dashboard/public/index.html"]) {
+      if (!existsSync(join(next, f))) throw new Error(`dist/${f} is missing after the build`);
+    }
+  } catch (err) {
     rmSync(next, { recursive: true, force: true });
-    throw new Error(`tsc failed (exit ${r.status ?? r.signal})`);
-  }
-  // Read from disk at run time next to the code that reads them (src/dashboard/assets.ts: ./public/).
-  cpSync(join(ROOT, "src/dashboard/public"), join(next, "dashboard/public"), { recursive: true });
-  chmodSync(join(next, "bin/keypool.js"), 0o755);
-  for (const f of ["index.js", "index.d.ts", "bin/keypool.js", "dashboard/public/index.html"]) {
-    if (!existsSync(join(next, f))) throw new Error(`dist/${f} is missing after the build`);
+    throw err;
   }
   if (existsSync(dist)) renameSync(dist, old);
   renameSync(next, dist);
