@@ -1,6 +1,8 @@
 /** Child processes for the package and docs tests: run to the end, or start one that stays up until it prints a line. */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { once } from "node:events";
+import { cp, mkdir, symlink } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -94,4 +96,11 @@ export function start(cmd: string, args: string[], ready: RegExp, opts: SpawnOpt
     child.once("error", fail);
     child.once("exit", (code) => fail(new Error(`${cmd} ${args.join(" ")} exited ${code} before it was ready:\n${out}`)));
   });
+}
+
+/** A copy of the checkout's `files` in `stage`, with its node_modules linked: where a test may build, pack or rewrite without touching the checkout. */
+export async function stageCheckout(stage: string, files: readonly string[]): Promise<void> {
+  await mkdir(stage, { recursive: true });
+  for (const f of files) await cp(join(ROOT, f), join(stage, f), { recursive: true });
+  await symlink(join(ROOT, "node_modules"), join(stage, "node_modules"));
 }

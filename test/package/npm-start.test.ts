@@ -5,12 +5,12 @@
  * store, answering the pool's calls; it stops on SIGTERM.
  */
 import assert from "node:assert/strict";
-import { cp, mkdtemp, readFile, readdir, readlink, rm, symlink } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { ROOT, cleanEnv, start } from "./helpers.ts";
+import { cleanEnv, stageCheckout, start } from "./helpers.ts";
 
 const KEY = "sk-start-0000000000000000000001";
 
@@ -20,10 +20,7 @@ let stage: string;
 before(async () => {
   sim = await startSimulator({ keys: { [KEY]: "ok" } });
   stage = await mkdtemp(join(tmpdir(), "keypool-start-"));
-  for (const f of ["package.json", "tsconfig.json", "tsconfig.build.json", "scripts", "src", "bin"]) {
-    await cp(join(ROOT, f), join(stage, f), { recursive: true });
-  }
-  await symlink(join(ROOT, "node_modules"), join(stage, "node_modules"));
+  await stageCheckout(stage, ["package.json", "tsconfig.json", "tsconfig.build.json", "scripts", "src", "bin"]);
 });
 
 after(async () => {

@@ -10,12 +10,12 @@
  * package.json is never rewritten while other tests read it.
  */
 import assert from "node:assert/strict";
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { ROOT, cleanEnv, run, runOk, start } from "./helpers.ts";
+import { ROOT, cleanEnv, run, runOk, stageCheckout, start } from "./helpers.ts";
 
 const GOOD = "sk-good-000000000000000000001";
 const REVOKED = "sk-revoked-000000000000000002";
@@ -65,11 +65,7 @@ let manifest: { version: string; exports: Record<string, unknown>; bin: Record<s
 
 async function stagedPack(dir: string): Promise<string> {
   const stage = join(dir, "stage");
-  await mkdir(stage);
-  for (const f of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "LICENSE", "CHANGELOG.md", "scripts", "src"]) {
-    await cp(join(ROOT, f), join(stage, f), { recursive: true });
-  }
-  await symlink(join(ROOT, "node_modules"), join(stage, "node_modules"));
+  await stageCheckout(stage, ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "LICENSE", "CHANGELOG.md", "scripts", "src"]);
   // npm runs prepack with node_modules/.bin first on PATH: Node 24 from the devDependency.
   const r = await runOk("npm", ["pack", "--pack-destination", dir, "--json"], { cwd: stage, env: cleanEnv() });
   const [info] = JSON.parse(r.stdout.slice(r.stdout.indexOf("["))) as Array<{ filename: string; files: Array<{ path: string }> }>;
