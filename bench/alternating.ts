@@ -12,11 +12,16 @@
  *
  *   node bench/alternating.ts
  *
- * ALT_VARIANTS  name|bin|node flags, comma-separated (default: this checkout's
- *               built gateway with its runtime as it is, and with
- *               --max-semi-space-size=4); bin "served" is dist/, built first
+ * ALT_VARIANTS  name|bin|node flags|env, comma-separated (default: this
+ *               checkout's built gateway with its runtime as it is, and with
+ *               --max-semi-space-size=4); bin "served" is dist/, built first;
+ *               env is space-separated NAME=value (KEYPOOL_BUSY_POLL_US=0)
  * ALT_ROUNDS, ALT_SECONDS, ALT_CONNECTIONS  rounds, seconds per run, connections (6, 5, 64)
  * ALT_STREAM=1  streamed chat completions instead of JSON
+ *
+ * At one connection what matters is latency, not throughput: a variant's
+ * figure is then the p50 it adds to direct's (sub-millisecond, from every
+ * response), and the median of those is printed.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,6 +33,8 @@ const ROUNDS = Number(process.env.ALT_ROUNDS ?? 6);
 const SECONDS = Number(process.env.ALT_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.ALT_CONNECTIONS ?? 64);
 const STREAM = process.env.ALT_STREAM === "1";
+/** One connection: latency is the figure, not throughput. */
+const LATENCY = CONNECTIONS === 1;
 const KEYS = Array.from({ length: 8 }, (_, i) => `sk-alt-${String(i).padStart(24, "0")}`);
 
 interface Target {
@@ -39,19 +46,23 @@ interface Target {
 
 interface Run {
   rps: number;
+  p50: number;
   cpuUs: number;
   errors: number;
 }
 
-/** `name|bin|flags` entries; "served" stands for this checkout's dist/ (built once). */
-export function parseVariants(spec: string, served: () => string): { name: string; bin: string; flags: string[] }[] {
+/** `name|bin|flags|env` entries; "served" stands for this checkout's dist/ (built once). */
+export function parseVariants(spec: string, served: () => string): { name: string; bin: string; flags: string[]; env: Record<string, string> }[] {
   return spec
     .split(",")
     .filter((v) => v.trim() !== "")
     .map((v) => {
-      const [name = "", bin = "served", flags = ""] = v.split("|");
-      if (name === "") throw new Error(`ALT_VARIANTS: an entry without a name: ${JSON.stringify(v)} (name|bin|node flags)`);
-      return { name, bin: bin === "served" ? served() : bin, flags: flags.split(" ").filter((f) => f !== "") };
+      const [name = "", bin = "served", flags = "", env = ""] = v.split("|");
+      if (name === "") throw new Error(`ALT_VARIANTS: an entry without a name: ${JSON.stringify(v)} (name|bin|node flags|env)`);
+      const vars = env.split(" ").filter((e) => e !== "");
+      const bad = vars.find((e) => !/^[A-Z_][A-Z0-9_]*=/.test(e));
+      if (bad !== undefined) throw new Error(`ALT_VARIANTS: ${name}'s env ${JSON.stringify(bad)} is not NAME=value`);
+      return { name, bin: bin === "served" ? served() : bin, flags: flags.split(" ").filter((f) => f !== ""), env: Object.fromEntries(vars.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])) };
     });
 }
 
@@ -66,8 +77,9 @@ async function load(t: Target, body: string): Promise<Run> {
     body,
     connections: CONNECTIONS,
     duration: SECONDS,
+    fine: CONNECTIONS === 1,
   });
-  return { rps: r.rps, cpuUs: (cpuOf(t.pid) - cpu0) / Math.max(1, r.requests), errors: r.non2xx + r.errors };
+  return { rps: r.rps, p50: r.p50, cpuUs: (cpuOf(t.pid) - cpu0) / Math.max(1, r.requests), errors: r.non2xx + r.errors };
 }
 
 export async function run(): Promise<void> {
@@ -84,10 +96,11 @@ export async function run(): Promise<void> {
     for (const v of variants) {
       const env = { KEYPOOL_STORE: `sqlite:${join(dir, `${v.name}.db`)}`, KEYPOOL_UPSTREAM: `${sim.url}/v1`, KEYPOOL_KEYS: KEYS.join(","), KEYPOOL_HEALTH_INTERVAL_MS: "0" };
       const token = await runCli(["tokens", "add", "--name", "alt"], env);
-      const gw = await startChild(["serve", "--port", "0"], env, v.flags, [v.bin]);
+      const gw = await startChild(["serve", "--port", "0"], { ...env, ...v.env }, v.flags, [v.bin]);
       children.push(gw);
       gateways.push({ name: v.name, url: gw.url, token, pid: gw.proc.pid! });
-      console.log(`${v.name}: ${v.bin}${v.flags.length > 0 ? ` ${v.flags.join(" ")}` : ""}`);
+      const vars = Object.entries(v.env).map(([k, x]) => `${k}=${x}`);
+      console.log(`${v.name}: ${v.bin}${v.flags.length > 0 ? ` ${v.flags.join(" ")}` : ""}${vars.length > 0 ? ` (${vars.join(" ")})` : ""}`);
     }
     const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "benchmark" }], ...(STREAM ? { stream: true } : {}) });
     console.log(`${ROUNDS} rounds, ${SECONDS} s per run, ${CONNECTIONS} connections, ${STREAM ? "streamed" : "JSON"} chat completions`);
@@ -98,6 +111,16 @@ export async function run(): Promise<void> {
       const runs = new Map<string, Run>();
       for (const g of round % 2 === 1 ? gateways : gateways.toReversed()) runs.set(g.name, await load(g, body));
       const after = await load(direct, body);
+      if (LATENCY) {
+        const d = (before.p50 + after.p50) / 2;
+        const parts = gateways.map((g) => {
+          const r = runs.get(g.name)!;
+          ratios.get(g.name)!.push(r.p50 - d);
+          return `${g.name} p50 ${r.p50.toFixed(3)} (+${(r.p50 - d).toFixed(3)} ms, ${r.cpuUs.toFixed(0)} µs${r.errors > 0 ? `, ${r.errors} errors` : ""})`;
+        });
+        console.log(`round ${round}: direct p50 ${d.toFixed(3)} ms | ${parts.join(" | ")}`);
+        continue;
+      }
       const d = (before.rps + after.rps) / 2;
       const parts = gateways.map((g) => {
         const r = runs.get(g.name)!;
@@ -106,7 +129,8 @@ export async function run(): Promise<void> {
       });
       console.log(`round ${round}: direct ${d.toFixed(0)} | ${parts.join(" | ")}`);
     }
-    console.log(`median share of direct: ${gateways.map((g) => `${g.name} ${(median(ratios.get(g.name)!) * 100).toFixed(1)} %`).join(", ")}`);
+    if (LATENCY) console.log(`median p50 added to direct's: ${gateways.map((g) => `${g.name} +${median(ratios.get(g.name)!).toFixed(3)} ms`).join(", ")}`);
+    else console.log(`median share of direct: ${gateways.map((g) => `${g.name} ${(median(ratios.get(g.name)!) * 100).toFixed(1)} %`).join(", ")}`);
     console.log(`RSS peak: ${gateways.map((g) => `${g.name} ${rssMb(g.pid).peak.toFixed(0)} MB`).join(", ")}`);
   } finally {
     for (const c of children.toReversed()) await c.stop();

@@ -5,9 +5,9 @@
  * connections, non-streaming and streaming chat completions. Also the time
  * to the first streamed byte (sequential requests) and the gateway's RSS.
  *
- * Latencies come from autocannon's per-response events (bench/lib's runner
- * reports autocannon's whole-millisecond percentiles, too coarse for a
- * sub-millisecond budget).
+ * Latencies come from autocannon's per-response events (`fine` in
+ * bench/lib/load.ts: its own percentiles keep whole milliseconds, too coarse
+ * for a sub-millisecond budget).
  *
  * The simulator and the gateway run as child processes (`keypool sim`,
  * `keypool serve`, defaults as `npm start` has them: SQLite store, info
@@ -22,33 +22,22 @@
  * BENCH_GATEWAY_NODE_ARGS extra node flags for the gateway (e.g. --cpu-prof),
  * BENCH_KEYPOOL_BIN another bin for the gateway (default: this checkout's
  * dist/bin/keypool.js, built first, as `npm start` runs it; another checkout's
- * to measure a change), BENCH_BUSY_POLL_US the busy-poll window of
- * the second gateway measured at one connection (default 300).
+ * to measure a change), BENCH_BUSY_POLL_US the busy-poll setting of
+ * the second gateway measured at one connection (default 0).
  *
- * At one connection a second gateway runs too, with `KEYPOOL_BUSY_POLL_US`:
- * the default gateway's loop blocks between packets, and on this VM waking
- * its halted vCPU is most of what it adds (src/gateway/http/busy-poll.ts).
+ * At one connection a second gateway runs too, with `KEYPOOL_BUSY_POLL_US=0`,
+ * to show what the default's busy-poll window buys: without it the loop
+ * blocks between packets, and on this VM waking its halted vCPU is much of
+ * what a gateway adds (src/gateway/http/busy-poll.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SERVE_ENV, SERVE_NODE_FLAGS } from "../src/cli/serve-runtime.ts";
+import { pct, runLoad } from "./lib/load.ts";
 import { cpuOf, rssMb, runCli, servedBin, startChild } from "./lib/processes.ts";
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-interface AutocannonInstance extends PromiseLike<AutocannonResult> {
-  on(event: "response", fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
-}
-type Autocannon = (opts: Record<string, unknown>) => AutocannonInstance;
-const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /**
@@ -57,13 +46,12 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
  * two seconds, ~330 µs from the sixth on); a long-running gateway lives in the steady state.
  */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 8);
-const BUSY_POLL_US = process.env.BENCH_BUSY_POLL_US ?? "300";
+const BUSY_POLL_US = process.env.BENCH_BUSY_POLL_US ?? "0";
 const KEYS = Array.from({ length: 8 }, (_, i) => `sk-bench-${String(i).padStart(24, "0")}`);
 
 /** A bare proxy as Node proxies are usually built: node:http in, undici.request out, the answer piped back. */
 const BASELINE = `
 import { createServer } from "node:http";
-import { createRequire } from "node:module";
 const { Agent, request } = createRequire(process.argv[1])("undici");
 const upstream = process.argv[2];
 const agent = new Agent({ connections: 256 });
@@ -89,24 +77,11 @@ interface Load {
 }
 
 
-const pct = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-
 async function load(target: Target, body: string, connections: number, seconds: number): Promise<Load> {
   const { url, token, pid } = target;
-  const latencies: number[] = [];
   const cpu0 = cpuOf(pid);
-  const instance = autocannon({
-    url: `${url}/v1/chat/completions`,
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body,
-    connections,
-    duration: seconds,
-  });
-  instance.on("response", (_c, _s, _b, ms) => latencies.push(ms));
-  const r = await instance;
-  latencies.sort((a, b) => a - b);
-  return { rps: r.requests.total / seconds, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), errors: r.non2xx + r.errors + r.timeouts, cpuUs: (cpuOf(pid) - cpu0) / Math.max(1, r.requests.total) };
+  const r = await runLoad({ url: `${url}/v1/chat/completions`, method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body, connections, duration: seconds, fine: true });
+  return { rps: r.rps, p50: r.p50, p99: r.p99, errors: r.non2xx + r.errors, cpuUs: (cpuOf(pid) - cpu0) / Math.max(1, r.requests) };
 }
 
 /** Sequential streamed requests: time to the first body byte. */
@@ -155,18 +130,18 @@ export async function run(): Promise<void> {
   const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
   const bin = process.env.BENCH_KEYPOOL_BIN ?? servedBin();
   const gw = await startChild(["serve", "--port", "0"], env, nodeArgs, [bin]);
-  // The same gateway (one store, shared as instances share it) with the busy-poll window, for the one-connection rows.
+  // The same gateway (one store, shared as instances share it) with another busy-poll setting (off), for the one-connection rows.
   const gwPoll = await startChild(["serve", "--port", "0"], { ...env, KEYPOOL_BUSY_POLL_US: BUSY_POLL_US }, nodeArgs, [bin]);
   const base = await startChild([`${sim.url}/v1`], SERVE_ENV, [...SERVE_NODE_FLAGS], ["--input-type=module", "-e", BASELINE, fileURLToPath(new URL("../package.json", import.meta.url))]);
   const direct: Target = { name: "direct", url: sim.url, token: KEYS[0]!, pid: sim.proc.pid! };
   const through: Target = { name: "gateway", url: gw.url, token, pid: gw.proc.pid! };
   const baseline: Target = { name: "baseline", url: base.url, token: KEYS[0]!, pid: base.proc.pid! };
-  const polled: Target = { name: "gw+poll", url: gwPoll.url, token, pid: gwPoll.proc.pid! };
+  const polled: Target = { name: "gw-poll", url: gwPoll.url, token, pid: gwPoll.proc.pid! };
   const targets = [direct, baseline, through];
   try {
     console.log(`\nGateway: the simulator direct vs through keypool serve (store ${store.startsWith("sqlite:") ? "sqlite" : store}, a client token, info logs), ${SECONDS} s per run`);
     console.log("baseline: a bare node:http + undici proxy, for scale (no auth, no metering, no logs)");
-    console.log(`gw+poll: the gateway with KEYPOOL_BUSY_POLL_US=${BUSY_POLL_US} (its loop polls for that long after traffic instead of blocking), one connection only`);
+    console.log(`gw-poll: the gateway with KEYPOOL_BUSY_POLL_US=${BUSY_POLL_US} (${BUSY_POLL_US === "0" ? "its loop blocks between packets" : "its loop polls up to that long after traffic"}), one connection only`);
     console.log(`${"mode".padEnd(8)}${"conns".padStart(6)}  ${"target".padEnd(9)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"cpu µs/req".padStart(12)}${"errors".padStart(8)}`);
     const rows: Record<string, Record<string, Load>> = {};
     const warmBody = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "benchmark" }] });
@@ -196,15 +171,15 @@ export async function run(): Promise<void> {
     const td = await firstByte(direct, streamBody, 500);
     const tg = await firstByte(through, streamBody, 500);
     const tp = await firstByte(polled, streamBody, 500);
-    console.log(`time to first streamed byte (500 sequential): direct p50 ${f(td.p50, 3)} ms, gateway p50 ${f(tg.p50, 3)} ms (+${f(tg.p50 - td.p50, 3)}), p99 ${f(td.p99, 3)} / ${f(tg.p99, 3)} ms; gw+poll p50 ${f(tp.p50, 3)} ms (+${f(tp.p50 - td.p50, 3)})`);
+    console.log(`time to first streamed byte (500 sequential): direct p50 ${f(td.p50, 3)} ms, gateway p50 ${f(tg.p50, 3)} ms (+${f(tg.p50 - td.p50, 3)}), p99 ${f(td.p99, 3)} / ${f(tg.p99, 3)} ms; gw-poll p50 ${f(tp.p50, 3)} ms (+${f(tp.p50 - td.p50, 3)})`);
     const mem = rssMb(gw.proc.pid!);
     console.log(`gateway RSS ${f(mem.rss)} MB now, ${f(mem.peak)} MB peak`);
     const pctOf = (k: string): string => `${f((rows[k]!.gateway!.rps / rows[k]!.direct!.rps) * 100)}%`;
     const added = (k: string, t = "gateway"): string => `+${f(rows[k]![t]!.p50 - rows[k]!.direct!.p50, 3)} ms`;
     console.log("targets:");
     console.log(`  throughput at 64 connections >= 30% of direct: json ${pctOf("json64")}, stream ${pctOf("stream64")} (baseline proxy: ${f((rows.json64!.baseline!.rps / rows.json64!.direct!.rps) * 100)}%)`);
-    console.log(`  added p50 at 1 connection < 0.15 ms: json ${added("json1")}, stream ${added("stream1")}; busy-poll ${BUSY_POLL_US} µs: json ${added("json1", polled.name)}, stream ${added("stream1", polled.name)}`);
-    console.log(`  added time to first streamed byte < 0.5 ms: +${f(tg.p50 - td.p50, 3)} ms; busy-poll: +${f(tp.p50 - td.p50, 3)} ms`);
+    console.log(`  added p50 at 1 connection < 0.15 ms: json ${added("json1")}, stream ${added("stream1")}; KEYPOOL_BUSY_POLL_US=${BUSY_POLL_US}: json ${added("json1", polled.name)}, stream ${added("stream1", polled.name)}`);
+    console.log(`  added time to first streamed byte < 0.5 ms: +${f(tg.p50 - td.p50, 3)} ms; KEYPOOL_BUSY_POLL_US=${BUSY_POLL_US}: +${f(tp.p50 - td.p50, 3)} ms`);
     console.log(`  RSS < 150 MB: ${f(mem.peak)} MB peak`);
   } finally {
     await Promise.all([gw.stop(), gwPoll.stop(), base.stop()]);

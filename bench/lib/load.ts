@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 export interface LoadResult {
   /** Requests per second over the run. */
   readonly rps: number;
-  /** Latency percentiles in ms. */
+  /** Latency percentiles in ms (whole ms from autocannon's histogram unless `fine`). */
   readonly p50: number;
   readonly p99: number;
   readonly requests: number;
@@ -24,6 +24,11 @@ export interface LoadOptions {
   readonly connections?: number;
   /** Seconds; default 5. */
   readonly duration?: number;
+  /**
+   * Percentiles from every response's own latency (sub-millisecond) rather than autocannon's
+   * histogram, which keeps whole milliseconds: too coarse for a budget of a fraction of one.
+   */
+  readonly fine?: boolean;
 }
 
 interface AutocannonResult {
@@ -37,14 +42,20 @@ interface AutocannonResult {
   non2xx: number;
 }
 
-type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
+interface AutocannonInstance extends PromiseLike<AutocannonResult> {
+  on(event: "response", fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+}
+type Autocannon = (options: Record<string, unknown>) => AutocannonInstance;
+
+/** The q-quantile of ascending values. */
+export const pct = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 // autocannon ships no types; this is the part of its API we use.
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
 /** Runs autocannon against one URL and keeps the figures that matter. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const r = await autocannon({
+  const instance = autocannon({
     url: options.url,
     method: options.method ?? "GET",
     headers: options.headers ?? {},
@@ -53,11 +64,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     duration: options.duration ?? 5,
     pipelining: 1,
   });
+  const latencies: number[] = [];
+  if (options.fine === true) instance.on("response", (_c, _s, _b, ms) => latencies.push(ms));
+  const r = await instance;
+  latencies.sort((a, b) => a - b);
   return {
     // Total over time: per-second averages are coarse for short runs.
     rps: r.duration > 0 ? r.requests.total / r.duration : 0,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
+    p50: options.fine === true ? pct(latencies, 0.5) : r.latency.p50,
+    p99: options.fine === true ? pct(latencies, 0.99) : r.latency.p99,
     requests: r.requests.total,
     errors: r.errors + r.timeouts,
     non2xx: r.non2xx,

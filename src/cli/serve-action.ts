@@ -16,13 +16,13 @@ export async function runServe(flags: GatewayFlags): Promise<void> {
   err.write(`  keys        ${keys.length === 0 ? "none yet" : `${keys.length} (${keys.filter((k) => k.state === "active").length} active)`}\n`);
   err.write(`  admin API   ${config.adminToken === undefined ? "off (set KEYPOOL_ADMIN_TOKEN to turn it on)" : `${gw.url}/admin/`}\n`);
   err.write(`  dashboard   ${gw.url}/dashboard/${config.adminToken === undefined ? "   (sign-in needs the admin token)" : ""}\n`);
-  if (config.busyPollUs > 0) err.write(`  busy-poll   ${config.busyPollUs} µs after each request (spends CPU for latency; KEYPOOL_BUSY_POLL_US=0 turns it off)\n`);
+  err.write(`  busy-poll   ${config.busyPollUs > 0 ? `up to ${config.busyPollUs} µs after traffic, while gaps are that short (KEYPOOL_BUSY_POLL_US=0 turns it off)` : "off"}\n`);
   if (keys.length === 0) {
     const admin = config.adminToken === undefined ? "" : `, or POST ${gw.url}/admin/keys`;
     err.write(`Add keys: keypool keys add sk-... (npm run keypool -- keys add sk-... in a checkout; same store), KEYPOOL_KEYS=sk-a,sk-b${admin}\n`);
   }
   err.write("Ctrl+C (or SIGTERM) stops it after in-flight requests finish.\n");
-  log.info({ url: gw.url, store: gw.pool.store.kind, keys: keys.length, ...(config.busyPollUs > 0 ? { busyPollUs: config.busyPollUs } : {}) }, "gateway listening");
+  log.info({ url: gw.url, store: gw.pool.store.kind, keys: keys.length, busyPollUs: config.busyPollUs }, "gateway listening");
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

@@ -11,6 +11,7 @@ import { DEFAULT_STORE } from "./env.ts";
 import { parseCredentialInput } from "../pool/credential-input.ts";
 import type { CredentialInput } from "../pool/types.ts";
 import { STRATEGIES, type StrategyName } from "../pool/selection/strategies.ts";
+import { DEFAULT_BUSY_POLL_US } from "../gateway/http/busy-poll.ts";
 
 export interface GatewayConfig {
   store: string;
@@ -36,7 +37,7 @@ export interface GatewayConfig {
   deadlineMs: number | undefined;
   /** Longest wait for an upstream's first byte, and longest silence inside an answer, before failing over. */
   upstreamTimeoutMs: number;
-  /** Microseconds the event loop keeps polling after each request starts and ends (0: off; src/gateway/http/busy-poll.ts). */
+  /** The most microseconds the event loop keeps polling after a request starts or ends, adapting to the traffic's gaps (0: off; src/gateway/http/busy-poll.ts). */
   busyPollUs: number;
   /** Key prefix in Redis (default `keypool:`): several pools on one database. */
   redisPrefix: string | undefined;
@@ -133,7 +134,7 @@ const FIELDS = {
   healthIntervalMs: { schema: int(0, 86_400_000), flag: "--health-interval", env: "KEYPOOL_HEALTH_INTERVAL_MS", file: "healthIntervalMs", fallback: 60_000 },
   deadlineMs: { schema: int(1000, 3_600_000), file: "deadlineMs", fallback: undefined },
   upstreamTimeoutMs: { schema: int(100, 3_600_000), flag: "--upstream-timeout", env: "KEYPOOL_UPSTREAM_TIMEOUT_MS", file: "upstreamTimeoutMs", fallback: 60_000 },
-  busyPollUs: { schema: int(0, 10_000), flag: "--busy-poll", env: "KEYPOOL_BUSY_POLL_US", file: "busyPollUs", fallback: 0 },
+  busyPollUs: { schema: int(0, 10_000), flag: "--busy-poll", env: "KEYPOOL_BUSY_POLL_US", file: "busyPollUs", fallback: DEFAULT_BUSY_POLL_US },
   redisPrefix: { schema: z.string().trim().min(1).max(100), env: "KEYPOOL_REDIS_PREFIX", file: "redisPrefix", fallback: undefined },
   prices: { schema: z.record(z.string().min(1), z.object({ input: z.number().min(0), output: z.number().min(0) }).strict()), file: "prices", fallback: undefined },
 } satisfies Record<keyof GatewayConfig, Field>;

@@ -23,7 +23,7 @@ import { GatewayMetrics } from "./metrics.ts";
 import { Meter } from "./proxy/meter.ts";
 import { ModelsCatalog } from "./proxy/models.ts";
 import { createGatewayServer, type Mount } from "./server.ts";
-import { BusyPoll } from "./http/busy-poll.ts";
+import { BusyPoll, DEFAULT_BUSY_POLL_US } from "./http/busy-poll.ts";
 import type { GatewayResponse } from "./http/response.ts";
 
 export interface GatewayOptions {
@@ -50,7 +50,7 @@ export interface Gateway {
 
 type ConfigPart = Pick<GatewayConfig, "host" | "port" | "adminToken" | "maxBodyBytes" | "shutdownTimeoutMs" | "headersTimeoutMs" | "requestTimeoutMs" | "busyPollUs">;
 
-const DEFAULTS: Omit<ConfigPart, "host" | "port" | "adminToken"> = { maxBodyBytes: 10 * 1024 * 1024, shutdownTimeoutMs: 10_000, headersTimeoutMs: 20_000, requestTimeoutMs: 120_000, busyPollUs: 0 };
+const DEFAULTS: Omit<ConfigPart, "host" | "port" | "adminToken"> = { maxBodyBytes: 10 * 1024 * 1024, shutdownTimeoutMs: 10_000, headersTimeoutMs: 20_000, requestTimeoutMs: 120_000, busyPollUs: DEFAULT_BUSY_POLL_US };
 
 /** Opens the pool a gateway configuration describes (the store, upstream, keys at start, health checks). */
 export async function openGatewayPool(config: GatewayConfig, log: Logger): Promise<Pool> {

@@ -18,7 +18,7 @@ Configuration: flags, then the environment, then the config file (--config, JSON
   --strategy            KEYPOOL_STRATEGY             strategy           headroom
   --health-interval     KEYPOOL_HEALTH_INTERVAL_MS   healthIntervalMs   60000 (0: off)
   --upstream-timeout    KEYPOOL_UPSTREAM_TIMEOUT_MS  upstreamTimeoutMs  60000
-  --busy-poll           KEYPOOL_BUSY_POLL_US         busyPollUs         0 (off; µs of polling after traffic)
+  --busy-poll           KEYPOOL_BUSY_POLL_US         busyPollUs         500 (most µs of polling after traffic; 0: off)
                                                      headersTimeoutMs   20000
                                                      requestTimeoutMs   120000
                                                      deadlineMs         600000
@@ -55,7 +55,7 @@ export function registerServe(program: Command): void {
     .option("--strategy <name>", "key selection: random, round-robin, weighted, least-busy, headroom")
     .option("--health-interval <ms>", "health-check interval (0 turns it off)")
     .option("--upstream-timeout <ms>", "longest wait for an upstream's first byte, and longest silence in an answer, before failing over")
-    .option("--busy-poll <us>", "microseconds the event loop keeps polling after each request starts and ends: less latency on VMs, for CPU (default 0: off)")
+    .option("--busy-poll <us>", "most microseconds the event loop polls after a request starts or ends, adapting to the traffic's gaps: less latency on VMs where gaps are short (default 500; 0: off)")
     .addHelpText("after", HELP)
     .action(async (flags: GatewayFlags) => (await import("../serve-action.ts")).runServe(flags));
 }
