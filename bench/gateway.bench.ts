@@ -52,6 +52,7 @@ const KEYS = Array.from({ length: 8 }, (_, i) => `sk-bench-${String(i).padStart(
 /** A bare proxy as Node proxies are usually built: node:http in, undici.request out, the answer piped back. */
 const BASELINE = `
 import { createServer } from "node:http";
+import { createRequire } from "node:module";
 const { Agent, request } = createRequire(process.argv[1])("undici");
 const upstream = process.argv[2];
 const agent = new Agent({ connections: 256 });
