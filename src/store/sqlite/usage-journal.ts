@@ -26,6 +26,7 @@ import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync, readSync, r
 import { basename, dirname, join } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { UsageRecord } from "../../pool/types.ts";
+import { RecentSet } from "../../util/recent-set.ts";
 
 /** How often pending records are folded into the store (ms): short, so each fold's transaction is short too. */
 export const FOLD_MS = 25;
@@ -325,8 +326,8 @@ export class ProcessJournal {
   #journal: UsageJournal | null = null;
   /** The journal could not be created (a read-only directory): records go to the tables directly. */
   #direct = false;
-  /** Ids appended lately (oldest first in insertion order), since folds no longer look ids up. */
-  readonly #recent = new Set<string>();
+  /** Ids appended lately, since folds no longer look ids up. */
+  readonly #recent = new RecentSet(RECENT_IDS);
 
   constructor(storePath: string, into: FoldInto, progress?: FoldProgress) {
     this.#storePath = storePath;
@@ -352,11 +353,6 @@ export class ProcessJournal {
     const unique = fresh.length === 1 ? fresh : firstOfEachId(fresh);
     this.#journal.append(unique);
     for (const r of unique) this.#recent.add(r.id);
-    // Oldest first: a Set iterates in insertion order.
-    for (const id of this.#recent) {
-      if (this.#recent.size <= RECENT_IDS) break;
-      this.#recent.delete(id);
-    }
   }
 
   /** Before this process reads usage or tokens: its own records are in the tables (stale only if the store is busy). */
