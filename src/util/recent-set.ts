@@ -12,7 +12,7 @@ export class RecentSet {
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`RecentSet capacity must be a positive integer, got ${capacity}`);
-    this.#ring = new Array<string | undefined>(capacity).fill(undefined);
+    this.#ring = Array.from<string | undefined>({ length: capacity });
   }
 
   get size(): number {
