@@ -91,16 +91,23 @@ describe("upstream faults at the gateway", () => {
   }
 
   const stateOf = (h: Harness, k: string): CredentialState => h.pool.get(k)!.state;
+  /**
+   * State changes as they happen, by key. A key ejected early in a fast run may have served its
+   * cooling and be active again by the end, which is the policy working, not failing: a
+   * scenario checks an ejection here, not in the end state.
+   */
+  const watchMoves = (h: Harness, keys: readonly string[]): { key: string; to: string | null }[] => {
+    const moves: { key: string; to: string | null }[] = [];
+    const idOf = new Map(keys.map((k) => [h.pool.get(k)!.id, k]));
+    h.pool.on("state", (ev: { credentialId: string; to: string | null }) => moves.push({ key: idOf.get(ev.credentialId) ?? ev.credentialId, to: ev.to }));
+    return moves;
+  };
 
   it("hangs: calls fail over from keys that never answer, within the deadline; the hanging keys are ejected", async (t) => {
     const hang = [proofKey("hang1"), proofKey("hang2")];
     const ok = [proofKey("hangok1"), proofKey("hangok2"), proofKey("hangok3")];
     const h = await gateway({ ...Object.fromEntries(ok.map((k) => [k, "ok"])), [hang[0]!]: "hang", [hang[1]!]: "hang:after=request" });
-    // Ejections as they happen: a key ejected early in a fast run may have served its 800 ms of
-    // cooling and be active again by the end, which is the policy working, not failing.
-    const moves: { key: string; to: string | null }[] = [];
-    const idOf = new Map([...hang, ...ok].map((k) => [h.pool.get(k)!.id, k]));
-    h.pool.on("state", (ev: { credentialId: string; to: string | null }) => moves.push({ key: idOf.get(ev.credentialId) ?? ev.credentialId, to: ev.to }));
+    const moves = watchMoves(h, [...hang, ...ok]);
     const c = h.client();
     const done = await calls(load, "hang", 30, 6, (i) => (i % 3 === 0 ? askStream(c, i) : ask(c, i)));
     fig.fault("2 of 5 keys hang");
@@ -120,6 +127,7 @@ describe("upstream faults at the gateway", () => {
     const mid = proofKey("resetmid");
     const ok = [proofKey("resetok1"), proofKey("resetok2")];
     const h = await gateway({ ...Object.fromEntries(ok.map((k) => [k, "ok"])), [early]: "reset", [mid]: "reset:after=chunks:2" });
+    const moves = watchMoves(h, [early, mid, ...ok]);
     const c = h.client();
     const midBefore = h.sim.stats(mid).requests;
     const done = await calls(load, "reset", 32, 4, (i) => (i % 2 === 0 ? askStream(c, i) : ask(c, i)));
@@ -135,8 +143,11 @@ describe("upstream faults at the gateway", () => {
     }
     assert.ok(cut.length <= onMid, "only calls answered by the key that resets mid-stream are cut");
     assert.ok(slowest(done) < DEADLINE + MARGIN);
-    assert.equal(stateOf(h, early), "cooling", "a key whose connections reset is ejected");
-    for (const k of ok) assert.equal(stateOf(h, k), "active");
+    assert.ok(moves.some((m) => m.key === early && m.to === "cooling"), `a key whose connections reset is ejected: ${JSON.stringify(moves)}`);
+    for (const k of ok) {
+      assert.equal(stateOf(h, k), "active");
+      assert.deepEqual(moves.filter((m) => m.key === k), [], "a good key never left active");
+    }
     fig.errors(cut.length, "streams cut mid-answer by a reset (JSON answers cut mid-way went to another key)");
       });
 
