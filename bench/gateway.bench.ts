@@ -17,7 +17,8 @@
  * request (from /proc) is printed too: on a shared machine it varies far
  * less than requests per second. Run alone with
  * `node bench/gateway.bench.ts`; BENCH_SECONDS (default 5) sets each run's
- * length, BENCH_WARMUP_SECONDS (default 8) the load each target takes before
+ * length, BENCH_ONE_CONN_SECONDS (default 10) each target's time at one
+ * connection, in 5 alternating rounds, BENCH_WARMUP_SECONDS (default 8) the load each target takes before
  * the first run, BENCH_STORE the gateway's store (default a temp SQLite file),
  * BENCH_GATEWAY_NODE_ARGS extra node flags for the gateway (e.g. --cpu-prof),
  * BENCH_KEYPOOL_BIN another bin for the gateway (default: this checkout's
@@ -40,12 +41,16 @@ import { pct, runLoad } from "./lib/load.ts";
 import { cpuOf, rssMb, runCli, servedBin, startChild } from "./lib/processes.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** One connection's runs, in all (split into rounds). */
+const ONE_CONN_SECONDS = Number(process.env.BENCH_ONE_CONN_SECONDS ?? 10);
 /**
  * Load each target takes before the first measured run. The gateway reaches its steady state
  * only after several seconds of load (measured here: ~500 µs of CPU per request in its first
  * two seconds, ~330 µs from the sixth on); a long-running gateway lives in the steady state.
  */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 8);
+/** Rounds of the one-connection runs (latencyRounds): 5 × 2 s per target by default. */
+const ONE_CONN_ROUNDS = 5;
 const BUSY_POLL_US = process.env.BENCH_BUSY_POLL_US ?? "0";
 const KEYS = Array.from({ length: 8 }, (_, i) => `sk-bench-${String(i).padStart(24, "0")}`);
 
@@ -94,7 +99,23 @@ interface Target {
   pid: number;
 }
 
-async function firstByte({ url, token }: Target, body: string, n: number): Promise<{ p50: number; p99: number }> {
+/**
+ * One connection, where the figure is a fraction of a millisecond added to direct's: each target
+ * runs ONE_CONN_ROUNDS times for ONE_CONN_SECONDS / ONE_CONN_ROUNDS (at least 1 s), the order flipping every
+ * round, and its row is the median over the rounds, so a slow minute weighs on every target alike.
+ */
+async function latencyRounds(targets: readonly Target[], body: string): Promise<Record<string, Load>> {
+  const runs = new Map<Target, Load[]>(targets.map((t) => [t, []]));
+  const seconds = Math.max(1, ONE_CONN_SECONDS / ONE_CONN_ROUNDS);
+  for (let r = 0; r < ONE_CONN_ROUNDS; r++) for (const t of r % 2 === 0 ? targets : targets.toReversed()) runs.get(t)!.push(await load(t, body, 1, seconds));
+  const median = (xs: number[]): number => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+  return Object.fromEntries(
+    [...runs].map(([t, ls]) => [t.name, { rps: median(ls.map((l) => l.rps)), p50: median(ls.map((l) => l.p50)), p99: median(ls.map((l) => l.p99)), cpuUs: median(ls.map((l) => l.cpuUs)), errors: ls.reduce((n, l) => n + l.errors, 0) }]),
+  );
+}
+
+/** `n` sequential streamed requests on one kept-alive connection: each one's time to its first body byte, ms. */
+async function firstBytes({ url, token }: Target, body: string, n: number): Promise<number[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const target = new URL(`${url}/v1/chat/completions`);
   const times: number[] = [];
@@ -114,8 +135,23 @@ async function firstByte({ url, token }: Target, body: string, n: number): Promi
     );
   }
   agent.destroy();
-  times.sort((a, b) => a - b);
-  return { p50: pct(times, 0.5), p99: pct(times, 0.99) };
+  return times;
+}
+
+/**
+ * Time to the first streamed byte of each target, in rounds of 100 requests per target, the order
+ * flipping every round: a machine whose speed drifts minute to minute weighs on every target alike.
+ */
+async function firstByteRounds(targets: readonly Target[], body: string, rounds: number): Promise<Map<Target, { p50: number; p99: number }>> {
+  const all = new Map<Target, number[]>(targets.map((t) => [t, []]));
+  for (const t of targets) await firstBytes(t, body, 100); // warm-up
+  for (let r = 0; r < rounds; r++) for (const t of r % 2 === 0 ? targets : targets.toReversed()) all.get(t)!.push(...(await firstBytes(t, body, 100)));
+  return new Map(
+    [...all].map(([t, times]) => {
+      times.sort((a, b) => a - b);
+      return [t, { p50: pct(times, 0.5), p99: pct(times, 0.99) }];
+    }),
+  );
 }
 
 
@@ -153,8 +189,8 @@ export async function run(): Promise<void> {
       for (const connections of [64, 1]) {
         const these = connections === 1 ? [...targets, polled] : targets;
         for (const t of these) await load(t, body, connections, 1); // warm up for this mode
-        const row: Record<string, Load> = {};
-        for (const t of these) row[t.name] = await load(t, body, connections, SECONDS);
+        const row: Record<string, Load> = connections === 1 ? await latencyRounds(these, body) : {};
+        if (connections !== 1) for (const t of these) row[t.name] = await load(t, body, connections, SECONDS);
         rows[`${mode}${connections}`] = row;
         for (const t of these) {
           const r = row[t.name]!;
@@ -168,11 +204,11 @@ export async function run(): Promise<void> {
       }
     }
     const streamBody = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "benchmark" }], stream: true });
-    for (const t of [direct, through, polled]) await firstByte(t, streamBody, 100);
-    const td = await firstByte(direct, streamBody, 500);
-    const tg = await firstByte(through, streamBody, 500);
-    const tp = await firstByte(polled, streamBody, 500);
-    console.log(`time to first streamed byte (500 sequential): direct p50 ${f(td.p50, 3)} ms, gateway p50 ${f(tg.p50, 3)} ms (+${f(tg.p50 - td.p50, 3)}), p99 ${f(td.p99, 3)} / ${f(tg.p99, 3)} ms; gw-poll p50 ${f(tp.p50, 3)} ms (+${f(tp.p50 - td.p50, 3)})`);
+    const first = await firstByteRounds([direct, through, polled], streamBody, 5);
+    const td = first.get(direct)!;
+    const tg = first.get(through)!;
+    const tp = first.get(polled)!;
+    console.log(`time to first streamed byte (500 sequential each, in alternating rounds of 100): direct p50 ${f(td.p50, 3)} ms, gateway p50 ${f(tg.p50, 3)} ms (+${f(tg.p50 - td.p50, 3)}), p99 ${f(td.p99, 3)} / ${f(tg.p99, 3)} ms; gw-poll p50 ${f(tp.p50, 3)} ms (+${f(tp.p50 - td.p50, 3)})`);
     const mem = rssMb(gw.proc.pid!);
     console.log(`gateway RSS ${f(mem.rss)} MB now, ${f(mem.peak)} MB peak`);
     const pctOf = (k: string): string => `${f((rows[k]!.gateway!.rps / rows[k]!.direct!.rps) * 100)}%`;
