@@ -26,7 +26,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runLoad } from "./lib/load.ts";
+import { median, runLoad } from "./lib/load.ts";
 import { cpuOf, rssMb, runCli, servedBin, startChild, type Child } from "./lib/processes.ts";
 
 const ROUNDS = Number(process.env.ALT_ROUNDS ?? 6);
@@ -65,8 +65,6 @@ export function parseVariants(spec: string, served: () => string): { name: strin
       return { name, bin: bin === "served" ? served() : bin, flags: flags.split(" ").filter((f) => f !== ""), env: Object.fromEntries(vars.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])) };
     });
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 async function load(t: Target, body: string): Promise<Run> {
   const cpu0 = cpuOf(t.pid);

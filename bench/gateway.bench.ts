@@ -37,7 +37,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SERVE_ENV, SERVE_NODE_FLAGS } from "../src/cli/serve-runtime.ts";
-import { pct, runLoad } from "./lib/load.ts";
+import { median, pct, runLoad } from "./lib/load.ts";
 import { cpuOf, rssMb, runCli, servedBin, startChild } from "./lib/processes.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -90,7 +90,6 @@ async function load(target: Target, body: string, connections: number, seconds: 
   return { rps: r.rps, p50: r.p50, p99: r.p99, errors: r.non2xx + r.errors, cpuUs: (cpuOf(pid) - cpu0) / Math.max(1, r.requests) };
 }
 
-/** Sequential streamed requests: time to the first body byte. */
 interface Target {
   name: string;
   url: string;
@@ -108,7 +107,6 @@ async function latencyRounds(targets: readonly Target[], body: string): Promise<
   const runs = new Map<Target, Load[]>(targets.map((t) => [t, []]));
   const seconds = Math.max(1, ONE_CONN_SECONDS / ONE_CONN_ROUNDS);
   for (let r = 0; r < ONE_CONN_ROUNDS; r++) for (const t of r % 2 === 0 ? targets : targets.toReversed()) runs.get(t)!.push(await load(t, body, 1, seconds));
-  const median = (xs: number[]): number => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
   return Object.fromEntries(
     [...runs].map(([t, ls]) => [t.name, { rps: median(ls.map((l) => l.rps)), p50: median(ls.map((l) => l.p50)), p99: median(ls.map((l) => l.p99)), cpuUs: median(ls.map((l) => l.cpuUs)), errors: ls.reduce((n, l) => n + l.errors, 0) }]),
   );
@@ -189,8 +187,9 @@ export async function run(): Promise<void> {
       for (const connections of [64, 1]) {
         const these = connections === 1 ? [...targets, polled] : targets;
         for (const t of these) await load(t, body, connections, 1); // warm up for this mode
-        const row: Record<string, Load> = connections === 1 ? await latencyRounds(these, body) : {};
-        if (connections !== 1) for (const t of these) row[t.name] = await load(t, body, connections, SECONDS);
+        let row: Record<string, Load> = {};
+        if (connections === 1) row = await latencyRounds(these, body);
+        else for (const t of these) row[t.name] = await load(t, body, connections, SECONDS);
         rows[`${mode}${connections}`] = row;
         for (const t of these) {
           const r = row[t.name]!;

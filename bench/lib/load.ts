@@ -50,6 +50,9 @@ type Autocannon = (options: Record<string, unknown>) => AutocannonInstance;
 /** The q-quantile of ascending values. */
 export const pct = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
+/** The median of values in any order. */
+export const median = (xs: readonly number[]): number => pct(xs.toSorted((a, b) => a - b), 0.5);
+
 // autocannon ships no types; this is the part of its API we use.
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
