@@ -75,7 +75,7 @@ async function load(t: Target, body: string): Promise<Run> {
     body,
     connections: CONNECTIONS,
     duration: SECONDS,
-    fine: CONNECTIONS === 1,
+    fine: LATENCY,
   });
   return { rps: r.rps, p50: r.p50, cpuUs: (cpuOf(t.pid) - cpu0) / Math.max(1, r.requests), errors: r.non2xx + r.errors };
 }
