@@ -21,7 +21,7 @@
  *
  * At one connection what matters is latency, not throughput: a variant's
  * figure is then the p50 it adds to direct's (sub-millisecond, from every
- * response), and the median of those is printed.
+ * response), and the median of those is printed, with the p99 added likewise.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -47,6 +47,7 @@ interface Target {
 interface Run {
   rps: number;
   p50: number;
+  p99: number;
   cpuUs: number;
   errors: number;
 }
@@ -77,7 +78,7 @@ async function load(t: Target, body: string): Promise<Run> {
     duration: SECONDS,
     fine: LATENCY,
   });
-  return { rps: r.rps, p50: r.p50, cpuUs: (cpuOf(t.pid) - cpu0) / Math.max(1, r.requests), errors: r.non2xx + r.errors };
+  return { rps: r.rps, p50: r.p50, p99: r.p99, cpuUs: (cpuOf(t.pid) - cpu0) / Math.max(1, r.requests), errors: r.non2xx + r.errors };
 }
 
 export async function run(): Promise<void> {
@@ -104,6 +105,7 @@ export async function run(): Promise<void> {
     console.log(`${ROUNDS} rounds, ${SECONDS} s per run, ${CONNECTIONS} connections, ${STREAM ? "streamed" : "JSON"} chat completions`);
     for (const t of [direct, ...gateways]) await load(t, body); // warm-up
     const ratios = new Map<string, number[]>(gateways.map((g) => [g.name, []]));
+    const tails = new Map<string, number[]>(gateways.map((g) => [g.name, []]));
     for (let round = 1; round <= ROUNDS; round++) {
       const before = await load(direct, body);
       const runs = new Map<string, Run>();
@@ -111,12 +113,14 @@ export async function run(): Promise<void> {
       const after = await load(direct, body);
       if (LATENCY) {
         const d = (before.p50 + after.p50) / 2;
+        const d99 = (before.p99 + after.p99) / 2;
         const parts = gateways.map((g) => {
           const r = runs.get(g.name)!;
           ratios.get(g.name)!.push(r.p50 - d);
-          return `${g.name} p50 ${r.p50.toFixed(3)} (+${(r.p50 - d).toFixed(3)} ms, ${r.cpuUs.toFixed(0)} µs${r.errors > 0 ? `, ${r.errors} errors` : ""})`;
+          tails.get(g.name)!.push(r.p99 - d99);
+          return `${g.name} p50 ${r.p50.toFixed(3)} (+${(r.p50 - d).toFixed(3)} ms) p99 ${r.p99.toFixed(3)} (+${(r.p99 - d99).toFixed(3)}), ${r.cpuUs.toFixed(0)} µs${r.errors > 0 ? `, ${r.errors} errors` : ""}`;
         });
-        console.log(`round ${round}: direct p50 ${d.toFixed(3)} ms | ${parts.join(" | ")}`);
+        console.log(`round ${round}: direct p50 ${d.toFixed(3)} p99 ${d99.toFixed(3)} ms | ${parts.join(" | ")}`);
         continue;
       }
       const d = (before.rps + after.rps) / 2;
@@ -127,8 +131,11 @@ export async function run(): Promise<void> {
       });
       console.log(`round ${round}: direct ${d.toFixed(0)} | ${parts.join(" | ")}`);
     }
-    if (LATENCY) console.log(`median p50 added to direct's: ${gateways.map((g) => `${g.name} +${median(ratios.get(g.name)!).toFixed(3)} ms`).join(", ")}`);
-    else console.log(`median share of direct: ${gateways.map((g) => `${g.name} ${(median(ratios.get(g.name)!) * 100).toFixed(1)} %`).join(", ")}`);
+    if (LATENCY) {
+      console.log(`median p50 added to direct's: ${gateways.map((g) => `${g.name} +${median(ratios.get(g.name)!).toFixed(3)} ms`).join(", ")}`);
+      console.log(`median p99 added to direct's: ${gateways.map((g) => `${g.name} +${median(tails.get(g.name)!).toFixed(3)} ms`).join(", ")}`);
+    }
+    if (!LATENCY) console.log(`median share of direct: ${gateways.map((g) => `${g.name} ${(median(ratios.get(g.name)!) * 100).toFixed(1)} %`).join(", ")}`);
     console.log(`RSS peak: ${gateways.map((g) => `${g.name} ${rssMb(g.pid).peak.toFixed(0)} MB`).join(", ")}`);
   } finally {
     for (const c of children.toReversed()) await c.stop();

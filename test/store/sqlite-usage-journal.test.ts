@@ -294,6 +294,47 @@ describe("sqlite store: the usage journal", () => {
   });
 });
 
+describe("ProcessJournal folding its own records", () => {
+  const tmp = tempDir();
+  after(() => tmp.remove());
+
+  it("folds them from their sums, kept as they were appended, without reading its log back: one write per fold, marked at the log's end", () => {
+    const path = tmp.file("sums.db");
+    const byRecord: string[][] = [];
+    const bySums: { records: number; rollups: number; tokens: [string, number][]; requests: number; mark: { gen: number; offset: number } }[] = [];
+    const journal = new ProcessJournal(
+      path,
+      (records) => byRecord.push(records.map((r) => r.id)),
+      () => null,
+      (sums, mark) => {
+        bySums.push({
+          records: sums.records,
+          rollups: sums.rollups.size,
+          tokens: [...sums.tokens].map(([id, t]) => [id, t.tokens]),
+          requests: [...sums.rollups.values()].reduce((n, r) => n + r.requests, 0),
+          mark: { gen: mark.gen, offset: mark.offset },
+        });
+      },
+    );
+    try {
+      journal.append([use("s1", "tok_a"), use("s2", "tok_a")]);
+      journal.append([use("s3"), use("s1", "tok_a")]); // s1 again: counted once
+      journal.foldForRead();
+      const [name] = journals(tmp.dir).filter((n) => n.startsWith("sums.db-"));
+      const logBytes = statSync(join(tmp.dir, `${name}.log`)).size;
+      assert.deepEqual(byRecord, [], "no record read back from the log");
+      assert.deepEqual(bySums, [{ records: 3, rollups: 2, tokens: [["tok_a", 14]], requests: 3, mark: { gen: 0, offset: logBytes } }]);
+      journal.foldForRead();
+      assert.equal(bySums.length, 1, "nothing new: no write");
+      journal.append([use("s4")]);
+      journal.foldForRead();
+      assert.deepEqual(bySums.at(-1), { records: 1, rollups: 1, tokens: [], requests: 1, mark: { gen: 0, offset: statSync(join(tmp.dir, `${name}.log`)).size } });
+    } finally {
+      journal.close();
+    }
+  });
+});
+
 describe("ProcessJournal without a place for its file", () => {
   it("hands records straight to the tables' writer when no journal can be created", () => {
     const written: UsageRecord[][] = [];

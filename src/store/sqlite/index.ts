@@ -14,8 +14,8 @@ import { sqliteEventRepo } from "./events.ts";
 import { migrate } from "./migrate.ts";
 import { sqliteCounterRepo, sqliteLeaseRepo, sqliteMetaRepo } from "./misc.ts";
 import { sqliteTokenRepo } from "./tokens.ts";
-import { foldProgress, pruneUsageSeen, sqliteUsageRepo, writeUsage } from "./usage.ts";
-import { foldOrphans, ProcessJournal, type FoldInto, type FoldProgress } from "./usage-journal.ts";
+import { foldProgress, pruneUsageSeen, sqliteUsageRepo, writeUsage, writeUsageSums } from "./usage.ts";
+import { foldOrphans, ProcessJournal, type FoldInto, type FoldProgress, type FoldSumsInto } from "./usage-journal.ts";
 
 export { LATEST_VERSION as SQLITE_SCHEMA_VERSION } from "./migrations.ts";
 
@@ -51,8 +51,9 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   // Usage goes through a journal of this process's own, except for a private in-memory store or a URI (no file beside it).
   const into: FoldInto = (records, mark) => writeUsage(conn, records, mark);
   const progress: FoldProgress = (name) => foldProgress(conn, name);
+  const sumsInto: FoldSumsInto = (sums, mark) => writeUsageSums(conn, sums, mark);
   let journal: ProcessJournal | null = null;
-  if (!isMemoryPath(path)) journal = new ProcessJournal(path, into, progress);
+  if (!isMemoryPath(path)) journal = new ProcessJournal(path, into, progress, sumsInto);
 
   const housekeeping = (): void => {
     // Journals that processes killed before their fold left behind (at open, then every round).

@@ -5,10 +5,10 @@
 import type { SQLInputValue } from "node:sqlite";
 import type { UsageRecord } from "../../pool/types.ts";
 import type { UsageGroup, UsageQuery, UsageRepo, UsageRow } from "../types.ts";
-import { hourStart } from "../usage-rollup.ts";
 import { CHUNK_ROWS, inChunks, type Connection } from "./connection.ts";
 import type { Row } from "./rows.ts";
 import type { FoldMark, FoldPosition, ProcessJournal } from "./usage-journal.ts";
+import { UsageSums } from "./usage-sums.ts";
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -111,45 +111,6 @@ function unseen(conn: Connection, chunk: readonly UsageRecord[], now: number): r
   return fresh.size === chunk.length ? chunk : chunk.filter((r) => fresh.delete(r.id));
 }
 
-interface Sum {
-  hour: number;
-  credentialId: string;
-  tokenId: string;
-  model: string;
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-  costUsd: number;
-}
-
-/** A batch's records summed per rollup row, and its tokens per client token: one statement per row and per token, not per record. */
-function sums(records: readonly UsageRecord[]): { rollups: Iterable<Sum>; tokens: Map<string, { tokens: number; lastAt: number }> } {
-  const rollups = new Map<string, Sum>();
-  const tokens = new Map<string, { tokens: number; lastAt: number }>();
-  for (const r of records) {
-    const hour = hourStart(r.time);
-    const key = `${hour}\u0000${r.credentialId}\u0000${r.tokenId ?? ""}\u0000${r.model}`;
-    const sum = rollups.get(key);
-    if (sum === undefined) {
-      rollups.set(key, { hour, credentialId: r.credentialId, tokenId: r.tokenId ?? "", model: r.model, requests: 1, promptTokens: r.promptTokens, completionTokens: r.completionTokens, costUsd: r.costUsd });
-    } else {
-      sum.requests++;
-      sum.promptTokens += r.promptTokens;
-      sum.completionTokens += r.completionTokens;
-      sum.costUsd += r.costUsd;
-    }
-    if (r.tokenId !== null) {
-      const t = tokens.get(r.tokenId);
-      if (t === undefined) tokens.set(r.tokenId, { tokens: r.promptTokens + r.completionTokens, lastAt: r.time });
-      else {
-        t.tokens += r.promptTokens + r.completionTokens;
-        t.lastAt = Math.max(t.lastAt, r.time);
-      }
-    }
-  }
-  return { rollups: rollups.values(), tokens };
-}
-
 const MARK_SQL =
   "INSERT INTO journal_folds (journal, gen, offset, at) VALUES (?, ?, ?, ?) ON CONFLICT (journal) DO UPDATE SET gen = excluded.gen, offset = excluded.offset, at = excluded.at";
 
@@ -161,16 +122,31 @@ const MARK_SQL =
 export function writeUsage(conn: Connection, records: readonly UsageRecord[], mark?: FoldMark): void {
   conn.writeQuick("record usage", () => {
     const now = Date.now();
+    if (mark !== undefined) markFold(conn, mark, now);
     // A replayed record is counted once.
     const fresh = mark === undefined ? unseen(conn, records, now) : records;
-    if (mark !== undefined) conn.prepare(MARK_SQL).run(mark.journal, mark.gen, mark.offset, now);
-    if (fresh.length === 0) return;
-    const { rollups, tokens } = sums(fresh);
-    const rollup = conn.prepare(ROLLUP_SQL);
-    for (const u of rollups) rollup.run(u.hour, u.credentialId, u.tokenId, u.model, u.requests, u.promptTokens, u.completionTokens, u.costUsd);
-    const token = conn.prepare(TOKEN_SQL);
-    for (const [id, t] of tokens) token.run(t.tokens, t.lastAt, id);
+    if (fresh.length > 0) writeSums(conn, UsageSums.of(fresh));
   });
+}
+
+/** Writes records a journal summed as they were appended, with where its fold got to, in one transaction. */
+export function writeUsageSums(conn: Connection, sums: UsageSums, mark: FoldMark): void {
+  conn.writeQuick("record usage", () => {
+    markFold(conn, mark, Date.now());
+    writeSums(conn, sums);
+  });
+}
+
+function markFold(conn: Connection, mark: FoldMark, now: number): void {
+  conn.prepare(MARK_SQL).run(mark.journal, mark.gen, mark.offset, now);
+}
+
+/** Inside a write transaction. */
+function writeSums(conn: Connection, sums: UsageSums): void {
+  const rollup = conn.prepare(ROLLUP_SQL);
+  for (const u of sums.rollups.values()) rollup.run(u.hour, u.credentialId, u.tokenId ?? "", u.model, u.requests, u.promptTokens, u.completionTokens, u.costUsd);
+  const token = conn.prepare(TOKEN_SQL);
+  for (const [id, t] of sums.tokens) token.run(t.tokens, t.lastAt, id);
 }
 
 /** `journal`: where this process's records go first (usage-journal.ts); null writes them into the tables at once. */
