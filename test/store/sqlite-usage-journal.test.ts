@@ -5,7 +5,7 @@
  * journal is never taken from it.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +42,12 @@ function tableRequests(path: string): number {
   } finally {
     db.close();
   }
+}
+
+/** Sets this process's file size limit (RLIMIT_FSIZE, soft): a write past it is cut short, as on a full disk (Node ignores SIGXFSZ). */
+function limitFileSize(bytes: number | "unlimited"): void {
+  const r = spawnSync("prlimit", ["--pid", String(process.pid), `--fsize=${bytes}:unlimited`], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`prlimit (util-linux) failed: ${r.error?.message ?? r.stderr}`);
 }
 
 const journals = (dir: string): string[] => readdirSync(dir).filter((n) => n.includes("-usage-") && n.endsWith(".journal"));
@@ -190,6 +196,32 @@ describe("sqlite store: the usage journal", () => {
     } finally {
       await store.close();
     }
+  });
+
+  it("counts a batch whose append was cut short (a full disk) once when its caller gives it again, not the lines that made it in as well", async () => {
+    const path = tmp.file("torn.db");
+    const store = await openSqliteStore(path);
+    try {
+      await store.usage.record([use("t1")]);
+      const [name] = journals(tmp.dir).filter((n) => n.startsWith("torn.db-"));
+      const log = join(tmp.dir, `${name}.log`);
+      const batch = [use("t2"), use("t3"), use("t4")];
+      // The disk is full a few bytes into t3's line: t2's line is whole in the log, t3's cut.
+      limitFileSize(statSync(log).size + JSON.stringify(batch[0]).length + 1 + 20);
+      try {
+        await assert.rejects(store.usage.record(batch), /bytes written/);
+      } finally {
+        limitFileSize("unlimited");
+      }
+      const lines = readFileSync(log, "utf8").split("\n");
+      assert.ok(lines.includes(JSON.stringify(batch[0])), "t2's line made it into the log whole");
+      await store.usage.record(batch); // the caller's retry
+      await store.usage.record([use("t5")]);
+      assert.equal((await store.usage.query({}))[0]?.requests, 5, "t1 to t5, each once");
+    } finally {
+      await store.close();
+    }
+    assert.equal(tableRequests(path), 5);
   });
 
   it("resumes an orphan's fold where a refused one stopped (its recorded position), counting each record once", async () => {

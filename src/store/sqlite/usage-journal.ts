@@ -12,7 +12,7 @@
  * kept as they were appended (usage-sums.ts), and reads nothing back: ~40 µs
  * warm, where reading and parsing the log made it ~150 (and ~360 at one
  * connection, on the event loop every 25 ms). The log is read for an orphan's
- * records, and after an append was cut short.
+ * records (a process killed before its fold).
  *
  * Crash safety is the store's WAL's (synchronous=NORMAL): a line is in the
  * kernel when `append` returns, so it survives `kill -9`, not a power cut. A
@@ -142,7 +142,9 @@ export class UsageJournal {
   readonly #sumsInto: FoldSumsInto | null;
   /**
    * The records appended since the last fold, summed: a fold writes them without reading the log
-   * back. Null when they can't stand for the log (an append was cut short): the next fold reads it.
+   * back (null: an orphan's journal, folded from its log). An append cut short adds nothing: its
+   * caller was told it failed and gives the records again, so the whole lines it left in the log
+   * must not count too; the fold's mark, at the log's end, steps over them.
    */
   #sums: UsageSums | null = null;
   /** The log's generation, from its header line (null: not read yet, or a log without one, folded by record id). */
@@ -210,7 +212,6 @@ export class UsageJournal {
     this.#end += written;
     if (written !== bytes) {
       this.#torn = true;
-      this.#sums = null; // some of the records are whole lines in the log, some not: the next fold reads it
       throw new Error(`usage journal ${logOf(this.path)}: ${written} of ${bytes} bytes written (disk full?)`);
     }
     this.#torn = false;
@@ -260,11 +261,6 @@ export class UsageJournal {
       this.#folded = base + whole;
     }
     if (this.#folded >= TRUNCATE_BYTES && this.#folded === size && this.#gen !== null) this.#startGeneration(this.#gen + 1);
-    else if (this.#sumsInto !== null && this.#gen !== null) {
-      // Everything up to the log's end is folded (a torn line is skipped as a fold of the log would): sums stand for it again.
-      this.#end = size;
-      this.#sums = new UsageSums();
-    }
     this.#pending = 0;
     return folded;
   }
