@@ -162,34 +162,25 @@ function joined(parts: Buffer[]): Buffer | undefined {
 }
 
 /**
- * An answer whose body came whole with its head: metered, then sent, as `stream` would send it,
- * without a stream. A JSON answer leaves in one write with a content-length. An event stream is
- * stripped of the usage event the client didn't ask for; alone in flight its events leave at
- * once and the end after metering, under load all in one write after metering (see `relay`).
+ * An answer whose body came whole with its head: metered, then sent in one write, as `stream`
+ * would send it, without a stream. A JSON answer leaves with a content-length. An event stream is
+ * stripped of the usage event the client didn't ask for; it is all here, so it waits the
+ * metering's few microseconds and leaves with its end: sending its events first and the end after
+ * costs a write and a wake-up of the client more, and measured no faster even alone in flight
+ * (README, Benchmarks).
  */
 async function sendWhole(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, body: Buffer, caller: Caller, p: Prepared, route: ProxyRoute): Promise<void> {
-  if (!isSse(d.headers)) {
-    await meter(ctx, res, d, caller, p, { route, sse: false, keeper: null, body });
+  const sse = isSse(d.headers);
+  const keeper = sse ? keeperFor(p, route, true) : null;
+  keeper?.push(body);
+  await meter(ctx, res, d, caller, p, { route, sse, keeper, body: sse ? null : body });
+  if (!sse) {
     sendWithLength(res, d, body);
     return;
   }
   const stripper = p.stripUsage ? new UsageStripper() : null;
-  const keeper = keeperFor(p, route, true);
-  keeper?.push(body);
-  const events = stripper === null ? [body] : stripper.push(body);
-  const headers = answerHeaders(d.headers, stripper !== null);
-  if (ctx.metrics.inflight > 1) {
-    await meter(ctx, res, d, caller, p, { route, sse: true, keeper, body: null });
-    res.writeHead(d.status, headers);
-    res.end(joined(stripper === null ? events : [...events, ...stripper.end()]));
-    return;
-  }
-  res.writeHead(d.status, headers);
-  for (const e of events) res.write(e);
-  // Out now: node:http holds a response's writes corked until the next tick, which is after the meter.
-  res.socket?.uncork();
-  await meter(ctx, res, d, caller, p, { route, sse: true, keeper, body: null });
-  res.end(joined(stripper?.end() ?? []));
+  res.writeHead(d.status, answerHeaders(d.headers, stripper !== null));
+  res.end(stripper === null ? body : joined([...stripper.push(body), ...stripper.end()]));
 }
 
 /** Routes whose answers can be counted locally when they carry no usage. */
