@@ -166,8 +166,8 @@ function joined(parts: Buffer[]): Buffer | undefined {
  * would send it, without a stream. A JSON answer leaves with a content-length. An event stream is
  * stripped of the usage event the client didn't ask for; it is all here, so it waits the
  * metering's few microseconds and leaves with its end: sending its events first and the end after
- * costs a write and a wake-up of the client more, and measured no faster even alone in flight
- * (README, Benchmarks).
+ * cost a write and a wake-up of the client more, and was no faster even alone in flight (README,
+ * Benchmarks).
  */
 async function sendWhole(ctx: GatewayContext, res: GatewayResponse, d: Dispatched, body: Buffer, caller: Caller, p: Prepared, route: ProxyRoute): Promise<void> {
   const sse = isSse(d.headers);

@@ -1,8 +1,8 @@
 /**
  * The usage journal's log (`<journal>.log`, usage-journal.ts): a header line
  * naming its generation, then one JSON line per record; reading its lines and
- * folding them into the store, as a fold does for an orphan's log (and for a
- * live one's after an append was cut short: its sums can't stand for it).
+ * folding them into the store, as a fold does for an orphan's log (a process
+ * killed before its fold: a live journal folds the sums of what it appended).
  */
 import { readSync } from "node:fs";
 import type { UsageRecord } from "../../pool/types.ts";
