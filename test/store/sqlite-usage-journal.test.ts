@@ -218,10 +218,47 @@ describe("sqlite store: the usage journal", () => {
       await store.usage.record(batch); // the caller's retry
       await store.usage.record([use("t5")]);
       assert.equal((await store.usage.query({}))[0]?.requests, 5, "t1 to t5, each once");
+      // Had the process died before its fold, its log would be an orphan's: folded from the log itself.
+      const other = tmp.file("torn-orphan.db");
+      await (await openSqliteStore(other)).close();
+      const orphan = join(tmp.dir, "torn-orphan.db-usage-999997-0c0ffee0.journal");
+      new DatabaseSync(orphan).close();
+      writeFileSync(`${orphan}.log`, readFileSync(log));
+      const again = await openSqliteStore(other);
+      try {
+        assert.equal((await again.usage.query({}))[0]?.requests, 5, "from the log too: the cut append's whole line of t2 is skipped, as the line after it says");
+      } finally {
+        await again.close();
+      }
     } finally {
       await store.close();
     }
     assert.equal(tableRequests(path), 5);
+  });
+
+  it("starts a new generation of its log clean after a cut append: no line end to close, no cut line naming the last one's bytes", async () => {
+    const path = tmp.file("torn-gen.db");
+    const store = await openSqliteStore(path);
+    try {
+      for (let i = 0; i < 8000; i += 500) await store.usage.record(Array.from({ length: 500 }, (_, j) => use(`m${i + j}`)));
+      const [name] = journals(tmp.dir).filter((n) => n.startsWith("torn-gen.db-"));
+      const log = join(tmp.dir, `${name}.log`);
+      assert.ok(statSync(log).size > 1024 * 1024, "past a megabyte: the next fold empties the log");
+      limitFileSize(statSync(log).size + 40);
+      try {
+        await assert.rejects(store.usage.record([use("x1"), use("x2")]), /bytes written/);
+      } finally {
+        limitFileSize("unlimited");
+      }
+      assert.equal((await store.usage.query({}))[0]?.requests, 8000, "folded, the cut append not counted");
+      await store.usage.record([use("x1"), use("x2")]);
+      const lines = readFileSync(log, "utf8").split("\n");
+      assert.equal(lines.length, 4, `the header, x1, x2 and the last line end: ${lines.map((l) => l.slice(0, 30)).join(" | ")}`);
+      assert.deepEqual([lines[0], (JSON.parse(lines[1]!) as UsageRecord).id, (JSON.parse(lines[2]!) as UsageRecord).id, lines[3]], ['{"gen":1}', "x1", "x2", ""]);
+      assert.equal((await store.usage.query({}))[0]?.requests, 8002);
+    } finally {
+      await store.close();
+    }
   });
 
   it("resumes an orphan's fold where a refused one stopped (its recorded position), counting each record once", async () => {

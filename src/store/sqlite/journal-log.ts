@@ -39,22 +39,41 @@ export interface Line {
   end: number;
 }
 
-/** The records of a log's lines; a line that doesn't parse (torn by a power cut or a full disk) is skipped. */
-export function parseLines(bytes: Buffer, from: number, to: number): Line[] {
+/**
+ * The line an append starts with after one a full disk cut short (`from` to `to`, byte offsets in
+ * the log): its caller was told it failed and gives its records again, so the lines of it that
+ * made it in whole must not count as well.
+ */
+export const cutLine = (from: number, to: number): string => `{"cut":[${from},${to}]}\n`;
+
+/**
+ * The records of a log's lines (`bytes` starting at byte `base` of the log); a line that doesn't
+ * parse (torn by a power cut or a full disk) is skipped, and so are the lines of an append a
+ * cut line names.
+ */
+export function parseLines(bytes: Buffer, from: number, to: number, base = 0): Line[] {
   const out: Line[] = [];
+  const starts: number[] = [];
+  let cuts: number[][] | null = null;
   while (from < to) {
     let end = bytes.indexOf(0x0a, from);
     if (end === -1 || end > to) end = to;
     if (end > from) {
       try {
-        out.push({ record: JSON.parse(bytes.toString("utf8", from, end)) as UsageRecord, end: end + 1 });
+        const value = JSON.parse(bytes.toString("utf8", from, end)) as UsageRecord | { cut: number[] };
+        if ("cut" in value) (cuts ??= []).push(value.cut);
+        else {
+          out.push({ record: value, end: end + 1 });
+          starts.push(base + from);
+        }
       } catch {
         // torn: the rest of the log is whole lines
       }
     }
     from = end + 1;
   }
-  return out;
+  if (cuts === null) return out;
+  return out.filter((_, i) => !cuts.some(([a = 0, b = 0]) => starts[i]! >= a && starts[i]! < b));
 }
 
 /**

@@ -32,7 +32,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { UsageRecord } from "../../pool/types.ts";
 import { RecentSet } from "../../util/recent-set.ts";
 import { UsageSums } from "./usage-sums.ts";
-import { FOLD_ROWS, foldLines, HEADER, header, logOf, parseLines, readLog, type FoldInto, type FoldMark, type FoldSumsInto } from "./journal-log.ts";
+import { cutLine, FOLD_ROWS, foldLines, HEADER, header, logOf, parseLines, readLog, type FoldInto, type FoldMark, type FoldSumsInto } from "./journal-log.ts";
 
 export type { FoldInto, FoldMark, FoldSumsInto } from "./journal-log.ts";
 
@@ -154,6 +154,8 @@ export class UsageJournal {
   #tableRows: number;
   /** The last append was cut short (a full disk): the next starts on a new line. */
   #torn = false;
+  /** The bytes of the appends cut short since the last whole one: the next names them in a cut line. */
+  #cut: { from: number; to: number } | null = null;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
 
@@ -195,6 +197,8 @@ export class UsageJournal {
     this.#gen = gen;
     this.#folded = line.length;
     this.#end = line.length;
+    this.#torn = false; // nothing of the last generation is left to close or to skip
+    this.#cut = null;
     if (this.#sumsInto !== null) this.#sums = new UsageSums();
   }
 
@@ -205,16 +209,21 @@ export class UsageJournal {
   /** Stores records in the journal (in the kernel when this returns); they reach the store's tables within FOLD_MS. */
   append(records: readonly UsageRecord[]): void {
     if (this.#closed) throw new Error(`usage journal ${this.path} is closed`);
+    const start = this.#end;
     let text = this.#torn ? "\n" : "";
+    if (this.#cut !== null) text += cutLine(this.#cut.from, this.#cut.to);
     for (const r of records) text += `${JSON.stringify(r)}\n`;
     const bytes = Buffer.byteLength(text);
     const written = writeSync(this.#fd, text);
     this.#end += written;
     if (written !== bytes) {
       this.#torn = true;
+      // Its caller hears it failed and gives the records again; a fold of the log (an orphan's) must then skip what of it is whole.
+      if (written > 0) this.#cut = { from: this.#cut?.from ?? start, to: start + written };
       throw new Error(`usage journal ${logOf(this.path)}: ${written} of ${bytes} bytes written (disk full?)`);
     }
     this.#torn = false;
+    this.#cut = null;
     if (this.#sums !== null) for (const r of records) this.#sums.add(r);
     this.#pending += records.length;
     this.#timer ??= setTimeout(() => this.#foldLater(), FOLD_MS).unref();
@@ -254,7 +263,7 @@ export class UsageJournal {
       let from = 0;
       if (base === 0 && this.#gen === null) from = this.#readHeader(bytes, whole);
       // With a generation, exactly-once by position; without (a log of an earlier version), by record id.
-      foldLines(parseLines(bytes, from, whole), base, this.#into, { journal: this.name, gen: this.#gen }, (end, count) => {
+      foldLines(parseLines(bytes, from, whole, base), base, this.#into, { journal: this.name, gen: this.#gen }, (end, count) => {
         this.#folded = end;
         folded += count;
       });
