@@ -22,8 +22,11 @@
  * is emptied), and each fold's transaction records the generation and the byte
  * it got to (table journal_folds), so a re-fold starts there and no record id
  * has to be kept (usage_seen's two index entries per record). A torn line (a
- * power cut, a full disk) is skipped. Logs without a generation and rows in
- * the SQLite file's table come from earlier versions: folded too, by record id.
+ * power cut, a full disk) is skipped; the append after one a full disk cut
+ * short starts with a line naming its bytes, so a fold of the log skips what of
+ * it made it in whole (its caller was told it failed and gives it again).
+ * Logs without a generation and rows in the SQLite file's table come from
+ * earlier versions: folded too, by record id.
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
