@@ -1,15 +1,11 @@
 /**
  * The usage journal's log (`<journal>.log`, usage-journal.ts): a header line
- * naming its generation, then one JSON line per record; reading its lines and
- * folding them into the store, as a fold does for an orphan's log (a process
- * killed before its fold: a live journal folds the sums of what it appended).
+ * naming its generation, then one JSON line per record, and the types a fold
+ * writes with. Its lines are read back for an orphan's fold (a process killed
+ * before its fold: a live journal folds the sums of what it appended).
  */
-import { readSync } from "node:fs";
 import type { UsageRecord } from "../../pool/types.ts";
 import type { UsageSums } from "./usage-sums.ts";
-
-/** Records per store transaction of a fold. */
-export const FOLD_ROWS = 500;
 
 export const logOf = (path: string): string => `${path}.log`;
 
@@ -74,32 +70,4 @@ export function parseLines(bytes: Buffer, from: number, to: number, base = 0): L
   }
   if (cuts === null) return out;
   return out.filter((_, i) => !cuts.some(([a = 0, b = 0]) => starts[i]! >= a && starts[i]! < b));
-}
-
-/**
- * The log's bytes from `from` to `to`, and how many of them are whole lines: a torn last one (no
- * line end yet) waits for the line end the next append starts with.
- */
-export function readLog(fd: number, from: number, to: number): { bytes: Buffer; whole: number } {
-  const bytes = Buffer.allocUnsafe(to - from);
-  const read = readSync(fd, bytes, 0, bytes.length, from);
-  return { bytes, whole: bytes.lastIndexOf(0x0a, read - 1) + 1 };
-}
-
-/**
- * Folds `lines` (parsed from bytes that start at `base` in the log) into the store, FOLD_ROWS per
- * transaction, each marked with its position when the log has a generation (null: a log of an
- * earlier version, folded by record id). `done` hears each committed batch's end offset and
- * size, so a batch the store refuses leaves the ones before it counted.
- */
-export function foldLines(lines: readonly Line[], base: number, into: FoldInto, where: { journal: string; gen: number | null }, done: (end: number, count: number) => void): void {
-  for (let i = 0; i < lines.length; i += FOLD_ROWS) {
-    const batch = lines.slice(i, i + FOLD_ROWS);
-    const end = base + batch.at(-1)!.end;
-    into(
-      batch.map((l) => l.record),
-      where.gen === null ? undefined : { journal: where.journal, gen: where.gen, offset: end },
-    );
-    done(end, batch.length);
-  }
 }

@@ -29,13 +29,13 @@
  * earlier versions: folded too, by record id.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync, readSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { UsageRecord } from "../../pool/types.ts";
 import { RecentSet } from "../../util/recent-set.ts";
 import { UsageSums } from "./usage-sums.ts";
-import { cutLine, FOLD_ROWS, foldLines, HEADER, header, logOf, parseLines, readLog, type FoldInto, type FoldMark, type FoldSumsInto } from "./journal-log.ts";
+import { cutLine, HEADER, header, logOf, parseLines, type FoldInto, type FoldMark, type FoldSumsInto } from "./journal-log.ts";
 
 export type { FoldInto, FoldMark, FoldSumsInto } from "./journal-log.ts";
 
@@ -46,6 +46,8 @@ export const FOLD_MS = 25;
  * 100 ms with the event loop held), the timer's next try comes this much later.
  */
 export const RETRY_MS = 1000;
+/** Records per store transaction of a fold. */
+const FOLD_ROWS = 500;
 /**
  * The log is emptied (a new generation starts) once this much of it is folded: a truncation frees
  * page-cache pages, ~0.3 ms, too much for every fold.
@@ -262,14 +264,23 @@ export class UsageJournal {
     const size = fstatSync(this.#fd).size;
     if (size > this.#folded) {
       const base = this.#folded;
-      const { bytes, whole } = readLog(this.#fd, base, size);
+      const bytes = Buffer.allocUnsafe(size - base);
+      const read = readSync(this.#fd, bytes, 0, bytes.length, base);
+      const whole = bytes.lastIndexOf(0x0a, read - 1) + 1;
       let from = 0;
       if (base === 0 && this.#gen === null) from = this.#readHeader(bytes, whole);
-      // With a generation, exactly-once by position; without (a log of an earlier version), by record id.
-      foldLines(parseLines(bytes, from, whole, base), base, this.#into, { journal: this.name, gen: this.#gen }, (end, count) => {
+      const lines = parseLines(bytes, from, whole, base);
+      for (let i = 0; i < lines.length; i += FOLD_ROWS) {
+        const batch = lines.slice(i, i + FOLD_ROWS);
+        const end = base + batch.at(-1)!.end;
+        // With a generation, exactly-once by position; without (a log of an earlier version), by record id.
+        this.#into(
+          batch.map((l) => l.record),
+          this.#gen === null ? undefined : { journal: this.name, gen: this.#gen, offset: end },
+        );
         this.#folded = end;
-        folded += count;
-      });
+        folded += batch.length;
+      }
       this.#folded = base + whole;
     }
     if (this.#folded >= TRUNCATE_BYTES && this.#folded === size && this.#gen !== null) this.#startGeneration(this.#gen + 1);
